@@ -1,0 +1,562 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#include "qstatesyncclient.h"
+#include "qstatesyncclient_p.h"
+#include "qstatesyncmerge_p.h"
+#include "qstatesyncstatemap_p.h"
+
+#include <QtCore/qjsonarray.h>
+
+using namespace QStateSyncProtocol;
+
+/*!
+    \class QStateSyncClient
+    \inmodule QStateSync
+    \brief The QStateSyncClient class joins a state on a QStateSyncer (or on a server of
+    the JavaScript \c server-state-sync) and keeps a copy of it in sync.
+
+    A client connects to an endpoint with a client identifier and an optional access
+    token, joins one state at a time, and from then on holds the state's value: value()
+    returns it, state() exposes it to QML as a QQmlPropertyMap, and every change the
+    server applies (its own updates included) arrives as stateUpdated() and through the
+    listeners added with addStateUpdateListener().
+
+    \snippet snippets/client.cpp client
+
+    \section1 Protocols
+
+    The client announces QStateSync's protocol v2 as a WebSocket subprotocol. A
+    QStateSyncer accepts it; the original JavaScript server does not, and the client then
+    speaks v1 with it (protocolVersion() tells which). In v1 there are no versions, no
+    acknowledgements, no error codes (the client derives them from the message type), no
+    leaving and no atomic append: append() sends the whole new array, as the original's
+    clients do.
+
+    \section1 Updates
+
+    updateState() sends a partial update, merged into the state by the server (JSON Merge
+    Patch by default: nested objects merge, \c null deletes a key). append() adds items to
+    an array atomically. setValueAt() changes one nested value. Each returns a request id;
+    updateAcknowledged() reports it once the server applied it and sent it back,
+    updateFailed() when the server refused it. The local copy changes only when the
+    server's broadcast arrives, so it is always a value the server had.
+
+    \section1 QML
+
+    state() has one property per top-level key of the state, so a binding such as
+    \c{text: client.state.title} follows the state, and assigning
+    \c{client.state.title = "x"} sends an update. A nested assignment such as
+    \c{client.state.user.name = "x"} changes only a temporary copy in QML and sends
+    nothing: use setValueAt(["user", "name"], "x") for nested values. A key removed from
+    the state stays in the map with an undefined value (QQmlPropertyMap cannot remove
+    keys).
+*/
+
+/*!
+    \enum QStateSyncClient::Status
+
+    \value Unconnected The client is not connected.
+    \value Connecting The WebSocket is opening.
+    \value Connected The WebSocket is open; no state is joined.
+    \value Joining The client asked to join a state and waits for the answer.
+    \value Joined The client holds the state's value and receives its changes.
+    \value Error The connection could not be opened; error() tells why.
+*/
+
+/*!
+    \enum QStateSyncClient::ProtocolVersion
+
+    \value ProtocolV1 The protocol of the JavaScript \c server-state-sync.
+    \value ProtocolV2 QStateSync's protocol: v1 plus versions, request ids, error codes,
+        append, leave and state removal.
+*/
+
+/*!
+    \typealias QStateSyncClient::StateUpdateListener
+
+    \c{std::function<void(const QVariantMap &updates, const QVariantMap &previousValues)>}:
+    a listener added with addStateUpdateListener().
+*/
+
+/*!
+    \property QStateSyncClient::url
+    \brief the server's endpoint, for example \c{ws://localhost:5000}.
+*/
+
+/*!
+    \property QStateSyncClient::clientIdentifier
+    \brief the identifier the client introduces itself with (the \c identifier query
+    item). Required.
+*/
+
+/*!
+    \property QStateSyncClient::accessToken
+    \brief the token sent with the connection (the \c token query item), for the server's
+    authorization hook. May be empty.
+*/
+
+/*!
+    \property QStateSyncClient::status
+    \brief where the client stands.
+*/
+
+/*!
+    \property QStateSyncClient::stateIdentifier
+    \brief the state the client joined or is joining; empty when none.
+*/
+
+/*!
+    \property QStateSyncClient::version
+    \brief the version of the state's value the client holds; -1 before the first join
+    and with a v1 server.
+*/
+
+/*!
+    \property QStateSyncClient::state
+    \brief the state's value as a QQmlPropertyMap, one property per top-level key.
+*/
+
+/*!
+    \property QStateSyncClient::requestedProtocolVersion
+    \brief the protocol the client asks for when it connects. Default: ProtocolV2.
+    ProtocolV1 makes it behave exactly like a client of the original.
+*/
+
+/*!
+    \property QStateSyncClient::protocolVersion
+    \brief the protocol spoken on the current (or last) connection.
+*/
+
+/*!
+    \property QStateSyncClient::error
+    \brief the last error.
+*/
+
+/*!
+    \property QStateSyncClient::errorString
+    \brief a description of the last error.
+*/
+
+/*!
+    \fn void QStateSyncClient::connected()
+    This signal is emitted when the WebSocket opened (the original's \c onConnection()).
+*/
+
+/*!
+    \fn void QStateSyncClient::disconnected()
+    This signal is emitted when an open connection closed.
+*/
+
+/*!
+    \fn void QStateSyncClient::joined(const QString &stateIdentifier, const QVariantMap &state)
+
+    This signal is emitted when the server let the client join \a stateIdentifier; \a state
+    is the whole value (what the original's \c connectToState() promise resolved with).
+*/
+
+/*!
+    \fn void QStateSyncClient::joinFailed(const QString &stateIdentifier, QStateSync::Error error,
+   const QString &message)
+
+    This signal is emitted when the server refused to let the client join
+    \a stateIdentifier, with \a error (for example QStateSync::Error::StateNotFound or
+    QStateSync::Error::JoinRefused) and the server's \a message.
+*/
+
+/*!
+    \fn void QStateSyncClient::left(const QString &stateIdentifier)
+    This signal is emitted when the server confirmed that the client left \a stateIdentifier.
+*/
+
+/*!
+    \fn void QStateSyncClient::stateRemoved(const QString &stateIdentifier,
+   QStateSync::RemovalReason reason)
+
+    This signal is emitted when the joined state \a stateIdentifier was removed on the
+    server, for \a reason. The client stays connected and may join another state.
+*/
+
+/*!
+    \fn void QStateSyncClient::stateUpdated(const QVariantMap &updates, const QVariantMap
+   &previousValues)
+
+    This signal is emitted after the client's copy changed. \a updates maps every
+    top-level key that changed to its new value (an invalid QVariant for a removed key);
+    \a previousValues maps the same keys to the values they had before (an invalid
+    QVariant where the key did not exist).
+*/
+
+/*!
+    \fn void QStateSyncClient::updateAcknowledged(qint64 requestId, qint64 version)
+
+    This signal is emitted when the server applied the update or append \a requestId and
+    sent it back; the state is now at \a version. Only with protocol v2.
+*/
+
+/*!
+    \fn void QStateSyncClient::updateFailed(qint64 requestId, QStateSync::Error error, const QString
+   &message)
+
+    This signal is emitted when the update or append \a requestId was not applied: the
+    server refused it with \a error and \a message, or the connection closed or the state
+    went away before it was acknowledged.
+*/
+
+/*!
+    \fn void QStateSyncClient::errorOccurred(QStateSync::Error error, const QString &message)
+
+    This signal is emitted for every error, with its code and a description (the
+    original's \c onError()).
+*/
+
+/*!
+    \fn void QStateSyncClient::urlChanged()
+    This signal is emitted when url changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::clientIdentifierChanged()
+    This signal is emitted when clientIdentifier changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::accessTokenChanged()
+    This signal is emitted when accessToken changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::statusChanged()
+    This signal is emitted when status changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::stateIdentifierChanged()
+    This signal is emitted when stateIdentifier changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::versionChanged()
+    This signal is emitted when version changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::requestedProtocolVersionChanged()
+    This signal is emitted when requestedProtocolVersion changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::protocolVersionChanged()
+    This signal is emitted when protocolVersion changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::errorChanged()
+    This signal is emitted when error or errorString change.
+*/
+
+/*!
+    Constructs a client with the given \a parent. Set url and clientIdentifier before
+    open().
+*/
+QStateSyncClient::QStateSyncClient(QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<QStateSyncClientPrivate>(this))
+{ }
+
+/*!
+    Constructs a client of the server at \a url that introduces itself as
+    \a clientIdentifier with \a accessToken, with the given \a parent: the arguments of
+    the original's \c{new Client(endpoint, clientIdentifier, accessToken)}. It does not
+    connect until open() or connectToState().
+*/
+QStateSyncClient::QStateSyncClient(const QUrl &url, const QString &clientIdentifier,
+                                   const QString &accessToken, QObject *parent)
+    : QStateSyncClient(parent)
+{
+    d->url = url;
+    d->clientIdentifier = clientIdentifier;
+    d->accessToken = accessToken;
+}
+
+/*!
+    Closes the connection and destroys the client.
+*/
+QStateSyncClient::~QStateSyncClient() = default;
+
+QUrl QStateSyncClient::url() const
+{
+    return d->url;
+}
+
+void QStateSyncClient::setUrl(const QUrl &url)
+{
+    if (d->url == url)
+        return;
+    d->url = url;
+    Q_EMIT urlChanged();
+}
+
+QString QStateSyncClient::clientIdentifier() const
+{
+    return d->clientIdentifier;
+}
+
+void QStateSyncClient::setClientIdentifier(const QString &clientIdentifier)
+{
+    if (d->clientIdentifier == clientIdentifier)
+        return;
+    d->clientIdentifier = clientIdentifier;
+    Q_EMIT clientIdentifierChanged();
+}
+
+QString QStateSyncClient::accessToken() const
+{
+    return d->accessToken;
+}
+
+void QStateSyncClient::setAccessToken(const QString &accessToken)
+{
+    if (d->accessToken == accessToken)
+        return;
+    d->accessToken = accessToken;
+    Q_EMIT accessTokenChanged();
+}
+
+QStateSyncClient::ProtocolVersion QStateSyncClient::requestedProtocolVersion() const
+{
+    return d->requestedProtocol;
+}
+
+void QStateSyncClient::setRequestedProtocolVersion(ProtocolVersion version)
+{
+    if (d->requestedProtocol == version)
+        return;
+    d->requestedProtocol = version;
+    Q_EMIT requestedProtocolVersionChanged();
+}
+
+/*!
+    Sets the TLS configuration used for \c wss URLs to \a configuration, for example to
+    trust a private certificate authority with QSslConfiguration::setCaCertificates().
+*/
+void QStateSyncClient::setSslConfiguration(const QSslConfiguration &configuration)
+{
+    d->sslConfiguration = configuration;
+}
+
+/*!
+    Returns the TLS configuration set with setSslConfiguration().
+*/
+QSslConfiguration QStateSyncClient::sslConfiguration() const
+{
+    return d->sslConfiguration;
+}
+
+QStateSyncClient::Status QStateSyncClient::status() const
+{
+    return d->status;
+}
+
+QString QStateSyncClient::stateIdentifier() const
+{
+    return d->desiredState;
+}
+
+qint64 QStateSyncClient::version() const
+{
+    return d->version;
+}
+
+QStateSyncClient::ProtocolVersion QStateSyncClient::protocolVersion() const
+{
+    return d->protocol;
+}
+
+QStateSync::Error QStateSyncClient::error() const
+{
+    return d->error;
+}
+
+QString QStateSyncClient::errorString() const
+{
+    return d->errorString;
+}
+
+/*!
+    Returns the state's value as the client holds it (the original's \c getState()): the
+    server's value as of version().
+*/
+QVariantMap QStateSyncClient::value() const
+{
+    return d->value.toVariantMap();
+}
+
+/*!
+    Returns the state's value as JSON.
+*/
+QJsonObject QStateSyncClient::jsonValue() const
+{
+    return d->value;
+}
+
+QQmlPropertyMap *QStateSyncClient::state() const
+{
+    return d->map;
+}
+
+/*!
+    Sends \a updates to be merged into the joined state and returns the request id, or -1
+    when the client has not joined a state (errorOccurred() then reports
+    QStateSync::Error::NotConnected).
+*/
+qint64 QStateSyncClient::updateState(const QJsonObject &updates)
+{
+    return d->sendChange(MessageType::UpdateState, updates);
+}
+
+/*!
+    \overload
+    Sends \a updates, converted to JSON.
+*/
+qint64 QStateSyncClient::updateState(const QVariantMap &updates)
+{
+    return updateState(QJsonObject::fromVariantMap(updates));
+}
+
+/*!
+    Sets the nested value at \a path (object keys, or indexes into arrays) to \a value and
+    returns the request id, or -1 when \a path is empty or the client has not joined.
+
+    With a deep-merging state only the path is sent (down to the first array on the way,
+    which is sent whole); with a shallow state or a v1 server the whole top-level value
+    is sent. With a deep-merging state a null \a value deletes the key.
+
+    \snippet snippets/client.cpp nested
+*/
+qint64 QStateSyncClient::setValueAt(const QStringList &path, const QVariant &value)
+{
+    if (path.isEmpty()) {
+        const QString message = QStringLiteral("setValueAt() needs a path");
+        d->setError(QStateSync::Error::InvalidMessage, message);
+        Q_EMIT errorOccurred(QStateSync::Error::InvalidMessage, message);
+        return -1;
+    }
+    const QJsonValue replacement = QJsonValue::fromVariant(value);
+    const bool deep = d->protocol == ProtocolV2 && d->mergeMode == QStateSync::MergeMode::Deep;
+    const QJsonObject updates = deep
+            ? QStateSyncMerge::patchAt(d->value, path, replacement)
+            : QJsonObject{{path.first(),
+                           QStateSyncMerge::setAt(d->value.value(path.first()), path.mid(1),
+                                                  replacement)}};
+    return updateState(updates);
+}
+
+/*!
+    Appends \a items to the array at \a key of the joined state, atomically: appends that
+    clients send at the same moment are all kept. A missing key starts an empty array.
+    Returns the request id, or -1 when the client has not joined a state.
+*/
+qint64 QStateSyncClient::append(const QString &key, const QJsonArray &items)
+{
+    return d->sendChange(MessageType::AppendToState, QJsonObject{{key, items}});
+}
+
+/*!
+    \overload
+    Appends the single \a item to the array at \a key.
+*/
+qint64 QStateSyncClient::append(const QString &key, const QVariant &item)
+{
+    return append(key, QJsonArray{QJsonValue::fromVariant(item)});
+}
+
+/*!
+    Appends each of \a items to the array at \a key.
+*/
+qint64 QStateSyncClient::appendItems(const QString &key, const QVariantList &items)
+{
+    return append(key, QJsonArray::fromVariantList(items));
+}
+
+/*!
+    Calls \a listener after every change of the client's copy that touches one of
+    \a properties (top-level keys; an empty list means every change), with the new values
+    and the previous values of the changed keys, as stateUpdated() describes. A listener
+    added with the identifier \a listenerIdentifier of an existing one replaces it.
+*/
+void QStateSyncClient::addStateUpdateListener(const QString &listenerIdentifier,
+                                              const StateUpdateListener &listener,
+                                              const QStringList &properties)
+{
+    for (auto &existing : d->listeners) {
+        if (existing.identifier == listenerIdentifier) {
+            existing.callback = listener;
+            existing.properties = properties;
+            return;
+        }
+    }
+    d->listeners.append({listenerIdentifier, listener, properties});
+}
+
+/*!
+    Removes the listener \a listenerIdentifier. Returns \c false when there was none.
+*/
+bool QStateSyncClient::removeStateUpdateListener(const QString &listenerIdentifier)
+{
+    return d->listeners.removeIf([&](const QStateSyncClientPrivate::Listener &listener) {
+        return listener.identifier == listenerIdentifier;
+    }) > 0;
+}
+
+/*!
+    Opens the connection. connected() follows, or errorOccurred() with
+    QStateSync::Error::Unauthorized when the server refused the client, or
+    QStateSync::Error::ConnectionFailed.
+*/
+void QStateSyncClient::open()
+{
+    d->open();
+}
+
+/*!
+    Closes the connection. The client keeps the last value it had.
+*/
+void QStateSyncClient::close()
+{
+    d->close();
+}
+
+/*!
+    Joins the state \a stateIdentifier, leaving the one joined before (once the server
+    accepted the new one); opens the connection first if needed. joined() follows with
+    the whole value, or joinFailed() with the reason.
+*/
+void QStateSyncClient::connectToState(const QString &stateIdentifier)
+{
+    d->setDesiredState(stateIdentifier);
+    if (d->status == Connected || d->status == Joining || d->status == Joined)
+        d->join(stateIdentifier);
+    else if (d->status != Connecting)
+        d->open();
+}
+
+/*!
+    Leaves the joined state; left() follows. Needs protocol v2: with a v1 server,
+    errorOccurred() reports QStateSync::Error::UnsupportedMessageType and nothing changes.
+*/
+void QStateSyncClient::leaveState()
+{
+    if (d->protocol == ProtocolV1) {
+        const QString message = QStringLiteral("A v1 server cannot leave a state");
+        d->setError(QStateSync::Error::UnsupportedMessageType, message);
+        Q_EMIT errorOccurred(QStateSync::Error::UnsupportedMessageType, message);
+        return;
+    }
+    if (d->status != Joining && d->status != Joined)
+        return;
+    d->setDesiredState(QString());
+    d->socket->sendTextMessage(QString::fromUtf8(encodeLeaveState()));
+    if (d->joinedState.isEmpty())
+        d->setStatus(Connected);
+}

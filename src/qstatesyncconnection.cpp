@@ -1,0 +1,77 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#include "qstatesyncconnection_p.h"
+#include "qstatesyncer_p.h"
+#include "qstatesyncprotocol_p.h"
+
+#include <QtNetwork/qtcpsocket.h>
+#include <QtWebSockets/qwebsocket.h>
+
+QStateSyncConnection::QStateSyncConnection(QStateSyncerPrivate *server, QWebSocket *webSocket,
+                                           QTcpSocket *tcpSocket, const QString &clientIdentifier,
+                                           const QVariantMap &clientInformation)
+    : m_server(server)
+    , m_webSocket(webSocket)
+    , m_tcpSocket(tcpSocket)
+    , m_clientIdentifier(clientIdentifier)
+    , m_clientInformation(clientInformation)
+    , m_v2(webSocket->subprotocol() == QLatin1String(QStateSyncProtocol::subprotocolV2))
+{
+    webSocket->setParent(this);
+    connect(webSocket, &QWebSocket::textMessageReceived, this,
+            &QStateSyncConnection::onTextMessage);
+    connect(webSocket, &QWebSocket::binaryMessageReceived, this,
+            &QStateSyncConnection::onBinaryMessage);
+    connect(webSocket, &QWebSocket::disconnected, this, &QStateSyncConnection::onDisconnected);
+}
+
+QStateSyncConnection::~QStateSyncConnection() = default;
+
+QString QStateSyncConnection::peerDescription() const
+{
+    return QStringLiteral("%1 (%2:%3)")
+            .arg(m_clientIdentifier, m_webSocket->peerAddress().toString())
+            .arg(m_webSocket->peerPort());
+}
+
+void QStateSyncConnection::send(const QByteArray &message)
+{
+    sendFrame(QStateSyncProtocol::textFrame(message));
+}
+
+void QStateSyncConnection::sendFrame(const QByteArray &frame)
+{
+    // QWebSocket can only send a QString, which it converts to UTF-8 and copies for every
+    // peer. A server's frames are not masked, so the same bytes serve every peer: write
+    // them to the socket under the WebSocket directly. QWebSocket writes its own frames
+    // (pongs, close) whole and synchronously on this thread, so frames never interleave.
+    if (m_gone || !m_tcpSocket || m_webSocket->state() != QAbstractSocket::ConnectedState)
+        return;
+    m_tcpSocket->write(frame);
+}
+
+void QStateSyncConnection::close(QWebSocketProtocol::CloseCode code, const QString &reason)
+{
+    m_webSocket->close(code, reason);
+}
+
+void QStateSyncConnection::onTextMessage(const QString &message)
+{
+    if (!m_gone)
+        m_server->handleMessage(this, message);
+}
+
+void QStateSyncConnection::onBinaryMessage(const QByteArray &)
+{
+    if (!m_gone)
+        m_server->handleBinaryMessage(this);
+}
+
+void QStateSyncConnection::onDisconnected()
+{
+    if (m_gone)
+        return;
+    m_gone = true;
+    m_server->handleDisconnected(this);
+}

@@ -1,0 +1,115 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#ifndef QSTATESYNCER_H
+#define QSTATESYNCER_H
+
+#include "qstatesync_global.h"
+#include "qstatesyncnamespace.h"
+#include "qstatesyncstateoptions.h"
+
+#include <QtCore/qjsonobject.h>
+#include <QtCore/qobject.h>
+#include <QtCore/qvariant.h>
+#include <QtNetwork/qhostaddress.h>
+#include <QtNetwork/qsslconfiguration.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+class QStateSyncAuthorizationRequest;
+class QStateSyncJoinRequest;
+class QStateSyncUpdateRequest;
+class QStateSyncerPrivate;
+
+class Q_STATESYNC_EXPORT QStateSyncer : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(bool listening READ isListening NOTIFY listeningChanged)
+    Q_PROPERTY(quint16 serverPort READ serverPort NOTIFY listeningChanged)
+    Q_PROPERTY(QString serverAddress READ serverAddressString NOTIFY listeningChanged)
+    Q_PROPERTY(bool secure READ isSecure NOTIFY secureChanged)
+    Q_PROPERTY(QStringList stateIdentifiers READ stateIdentifiers NOTIFY stateIdentifiersChanged)
+    Q_PROPERTY(int clientCount READ clientCount NOTIFY clientCountChanged)
+    Q_PROPERTY(qint64 maxMessageSize READ maxMessageSize WRITE setMaxMessageSize NOTIFY
+                       maxMessageSizeChanged)
+    Q_PROPERTY(int maxNestingDepth READ maxNestingDepth WRITE setMaxNestingDepth NOTIFY
+                       maxNestingDepthChanged)
+    Q_PROPERTY(int handshakeTimeout READ handshakeTimeout WRITE setHandshakeTimeout NOTIFY
+                       handshakeTimeoutChanged)
+
+public:
+    using AuthorizationCallback
+            = std::function<void(const QVariantMap &clientInformation, bool success)>;
+    using AuthorizationMiddleware = std::function<void(QStateSyncAuthorizationRequest *request,
+                                                       const AuthorizationCallback &callback)>;
+
+    explicit QStateSyncer(QObject *parent = nullptr);
+    ~QStateSyncer() override;
+
+    bool listen(const QHostAddress &address = QHostAddress::Any, quint16 port = 0);
+    void close();
+    bool isListening() const;
+    QHostAddress serverAddress() const;
+    QString serverAddressString() const;
+    quint16 serverPort() const;
+    QString errorString() const;
+
+    void setSslConfiguration(const QSslConfiguration &configuration);
+    QSslConfiguration sslConfiguration() const;
+    bool setCertificateFiles(const QString &certificateFile, const QString &privateKeyFile);
+    bool isSecure() const;
+
+    void useAuthorizationMiddleware(const AuthorizationMiddleware &middleware);
+
+    QString createState(const QStateSyncStateOptions &options = QStateSyncStateOptions());
+    Q_INVOKABLE bool removeState(const QString &stateIdentifier);
+    Q_INVOKABLE void removeAllStates();
+    Q_INVOKABLE bool hasState(const QString &stateIdentifier) const;
+    QStringList stateIdentifiers() const;
+    std::optional<QJsonObject> valueOfState(const QString &stateIdentifier) const;
+    Q_INVOKABLE qint64 versionOfState(const QString &stateIdentifier) const;
+    Q_INVOKABLE QStringList clientsOfState(const QString &stateIdentifier) const;
+    int clientCount() const;
+
+    bool updateStateValue(const QString &stateIdentifier, const QJsonObject &updates,
+                          const QVariantMap &clientInformation = QVariantMap());
+    bool appendToState(const QString &stateIdentifier, const QJsonObject &appends,
+                       const QVariantMap &clientInformation = QVariantMap());
+
+    qint64 maxMessageSize() const;
+    void setMaxMessageSize(qint64 bytes);
+    int maxNestingDepth() const;
+    void setMaxNestingDepth(int depth);
+    int handshakeTimeout() const;
+    void setHandshakeTimeout(int milliseconds);
+
+Q_SIGNALS:
+    void authorizationRequested(QStateSyncAuthorizationRequest *request);
+    void joinRequested(QStateSyncJoinRequest *request);
+    void updateRequested(QStateSyncUpdateRequest *request);
+
+    void stateCreated(const QString &stateIdentifier);
+    void stateRemoved(const QString &stateIdentifier, QStateSync::RemovalReason reason);
+    void clientJoined(const QString &stateIdentifier, const QString &clientIdentifier,
+                      const QVariantMap &clientInformation);
+    void clientLeft(const QString &stateIdentifier, const QString &clientIdentifier,
+                    const QVariantMap &clientInformation);
+    void stateUpdated(const QString &stateIdentifier, const QJsonObject &updates, qint64 version);
+
+    void listeningChanged();
+    void secureChanged();
+    void stateIdentifiersChanged();
+    void clientCountChanged();
+    void maxMessageSizeChanged();
+    void maxNestingDepthChanged();
+    void handshakeTimeoutChanged();
+
+private:
+    friend class QStateSyncerPrivate;
+    Q_DISABLE_COPY_MOVE(QStateSyncer)
+    std::unique_ptr<QStateSyncerPrivate> const d;
+};
+
+#endif // QSTATESYNCER_H

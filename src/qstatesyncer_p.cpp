@@ -1,0 +1,497 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#include "qstatesyncer_p.h"
+#include "qstatesyncauthorizationrequest.h"
+#include "qstatesyncconnection_p.h"
+#include "qstatesynclogging_p.h"
+#include "qstatesyncmerge_p.h"
+
+#include <QtCore/qmetaobject.h>
+#include <QtCore/quuid.h>
+#include <QtWebSockets/qwebsocket.h>
+
+using namespace QStateSyncProtocol;
+using QStateSync::Error;
+
+QStateSyncerPrivate::QStateSyncerPrivate(QStateSyncer *q)
+    : q(q)
+    , transport(new QStateSyncTransport(q))
+{
+    transport->setAuthorizer([this](QStateSyncAuthorizationRequest *request) {
+        Q_EMIT this->q->authorizationRequested(request);
+    });
+    QObject::connect(transport, &QStateSyncTransport::clientConnected, q,
+                     [this](QWebSocket *webSocket, QTcpSocket *tcpSocket,
+                            const QString &clientIdentifier, const QVariantMap &information) {
+                         addConnection(webSocket, tcpSocket, clientIdentifier, information);
+                     });
+}
+
+QStateSyncerPrivate::~QStateSyncerPrivate()
+{
+    // Children of q outlive this object by a moment; take down everything that calls back
+    // into it first.
+    delete transport;
+    const QList<QStateSyncConnection *> open = std::exchange(connections, {});
+    qDeleteAll(open);
+    states.clear();
+}
+
+void QStateSyncerPrivate::addConnection(QWebSocket *webSocket, QTcpSocket *tcpSocket,
+                                        const QString &clientIdentifier,
+                                        const QVariantMap &clientInformation)
+{
+    auto *connection = new QStateSyncConnection(this, webSocket, tcpSocket, clientIdentifier,
+                                                clientInformation);
+    connection->setParent(q);
+    connections.append(connection);
+    qCDebug(lcStateSyncServer).noquote()
+            << "client" << connection->peerDescription() << "connected, protocol"
+            << (connection->isV2() ? "v2" : "v1");
+    Q_EMIT q->clientCountChanged();
+}
+
+void QStateSyncerPrivate::handleDisconnected(QStateSyncConnection *connection)
+{
+    if (connection->pendingJoin)
+        connection->pendingJoin->cancel();
+    if (!connection->joinedState().isEmpty())
+        depart(connection, true);
+    connections.removeOne(connection);
+    connection->deleteLater();
+    qCDebug(lcStateSyncServer).noquote()
+            << "client" << connection->peerDescription() << "disconnected";
+    Q_EMIT q->clientCountChanged();
+}
+
+void QStateSyncerPrivate::refuse(QStateSyncConnection *connection, const ClientMessage &message)
+{
+    qCInfo(lcStateSyncServer).noquote().nospace()
+            << "refused a message from " << connection->peerDescription() << ": "
+            << QStateSync::errorCode(message.error) << ": " << message.errorMessage;
+    connection->send(
+            encodeError(message.replyType, message.error, message.errorMessage, message.requestId));
+}
+
+void QStateSyncerPrivate::handleMessage(QStateSyncConnection *connection, const QString &text)
+{
+    const ClientMessage message = decodeClientMessage(QStringView(text), maxNestingDepth);
+    if (!message.isValid()) {
+        refuse(connection, message);
+        return;
+    }
+    switch (message.type) {
+    case MessageType::ConnectToState:
+        handleJoin(connection, message.stateIdentifier);
+        break;
+    case MessageType::UpdateState:
+    case MessageType::AppendToState:
+        handleChange(connection, message);
+        break;
+    case MessageType::LeaveState:
+        handleLeave(connection);
+        break;
+    default:
+        Q_UNREACHABLE();
+    }
+}
+
+void QStateSyncerPrivate::handleBinaryMessage(QStateSyncConnection *connection)
+{
+    ClientMessage message;
+    message.error = Error::InvalidMessage;
+    message.errorMessage = QStringLiteral("Binary frames are not supported: send JSON text");
+    message.replyType = MessageType::ProtocolError;
+    refuse(connection, message);
+}
+
+bool QStateSyncerPrivate::hasJoinHandler() const
+{
+    return q->isSignalConnected(QMetaMethod::fromSignal(&QStateSyncer::joinRequested));
+}
+
+bool QStateSyncerPrivate::hasUpdateHandler() const
+{
+    return q->isSignalConnected(QMetaMethod::fromSignal(&QStateSyncer::updateRequested));
+}
+
+void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
+                                     const QString &stateIdentifier)
+{
+    if (QStateSyncJoinRequest *superseded = connection->pendingJoin) {
+        connection->pendingJoin = nullptr;
+        superseded->cancel();
+    }
+    const auto state = states.value(stateIdentifier);
+    if (!state) {
+        qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
+                                            << "asked to join unknown state" << stateIdentifier;
+        connection->send(encodeError(MessageType::StateConnectionError, Error::StateNotFound,
+                                     QStringLiteral("State %1 does not exist").arg(stateIdentifier),
+                                     QJsonValue::Undefined, stateIdentifier));
+        return;
+    }
+    if (const auto filter = state->options.allowConnectingClient();
+        filter && !filter(connection->clientInformation())) {
+        qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
+                                            << "may not join state" << stateIdentifier;
+        connection->send(encodeError(MessageType::StateConnectionError, Error::JoinRefused,
+                                     QStringLiteral("Client is not allowed to connect to state"),
+                                     QJsonValue::Undefined, stateIdentifier));
+        return;
+    }
+    if (!hasJoinHandler()) {
+        finishJoin(connection, stateIdentifier, nullptr);
+        return;
+    }
+
+    auto *request = new QStateSyncJoinRequest(stateIdentifier, connection->clientIdentifier(),
+                                              connection->clientInformation(), q);
+    connection->pendingJoin = request;
+    const QPointer<QStateSyncConnection> guard(connection);
+    QObject::connect(request, &QStateSyncRequest::finished, q,
+                     [this, guard, stateIdentifier, request] {
+                         request->deleteLater();
+                         if (!guard || guard->pendingJoin != request)
+                             return;
+                         guard->pendingJoin = nullptr;
+                         finishJoin(guard, stateIdentifier, request);
+                     });
+    Q_EMIT q->joinRequested(request);
+    if (request->status() == QStateSyncRequest::Pending)
+        request->accept();
+}
+
+void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
+                                     const QString &stateIdentifier, QStateSyncJoinRequest *request)
+{
+    if (request && request->status() == QStateSyncRequest::Cancelled)
+        return;
+    if (request && request->status() == QStateSyncRequest::Rejected) {
+        const QString message = request->rejectionMessage().isEmpty()
+                ? QStringLiteral("Client is not allowed to connect to state")
+                : request->rejectionMessage();
+        qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
+                                            << "was refused state" << stateIdentifier;
+        connection->send(encodeError(MessageType::StateConnectionError, Error::JoinRefused, message,
+                                     QJsonValue::Undefined, stateIdentifier));
+        return;
+    }
+    if (connection->joinedState() != stateIdentifier && !connection->joinedState().isEmpty())
+        depart(connection, true);
+    const auto state = states.value(stateIdentifier);
+    if (!state) {
+        connection->send(encodeError(MessageType::StateConnectionError, Error::StateNotFound,
+                                     QStringLiteral("State %1 does not exist").arg(stateIdentifier),
+                                     QJsonValue::Undefined, stateIdentifier));
+        return;
+    }
+    const bool rejoin = connection->joinedState() == stateIdentifier;
+    if (!rejoin) {
+        state->clients.append(connection);
+        connection->setJoinedState(stateIdentifier);
+    }
+    connection->send(encodeConnectionEstablished(stateIdentifier, state->value, state->version,
+                                                 state->options.mergeMode()));
+    if (!rejoin) {
+        Q_EMIT q->clientJoined(stateIdentifier, connection->clientIdentifier(),
+                               connection->clientInformation());
+    }
+}
+
+void QStateSyncerPrivate::handleLeave(QStateSyncConnection *connection)
+{
+    if (QStateSyncJoinRequest *pending = connection->pendingJoin) {
+        connection->pendingJoin = nullptr;
+        pending->cancel();
+    }
+    const QString stateIdentifier = connection->joinedState();
+    if (stateIdentifier.isEmpty()) {
+        ClientMessage message;
+        message.error = Error::NotJoined;
+        message.errorMessage = QStringLiteral("Client is not connected to a state");
+        message.replyType = MessageType::ProtocolError;
+        refuse(connection, message);
+        return;
+    }
+    connection->send(encodeStateLeft(stateIdentifier));
+    depart(connection, true);
+}
+
+void QStateSyncerPrivate::depart(QStateSyncConnection *connection, bool askSelfDestruct)
+{
+    const QString stateIdentifier = connection->joinedState();
+    connection->setJoinedState(QString());
+    const auto state = states.value(stateIdentifier);
+    if (!state)
+        return;
+    state->clients.removeOne(connection);
+    Q_EMIT q->clientLeft(stateIdentifier, connection->clientIdentifier(),
+                         connection->clientInformation());
+    if (!askSelfDestruct || state->removed)
+        return;
+    if (const auto selfDestruct = state->options.selfDestruct();
+        selfDestruct && selfDestruct(int(state->clients.size()), state->createdAt.toLocalTime())) {
+        qCInfo(lcStateSyncServer).noquote() << "state" << stateIdentifier << "self-destructs";
+        removeState(stateIdentifier, QStateSync::RemovalReason::SelfDestruct);
+    }
+}
+
+void QStateSyncerPrivate::handleChange(QStateSyncConnection *connection,
+                                       const ClientMessage &message)
+{
+    const auto state = states.value(connection->joinedState());
+    if (!state) {
+        qCInfo(lcStateSyncServer).noquote()
+                << "client" << connection->peerDescription() << "sent an update without a state";
+        connection->send(encodeError(MessageType::StateUpdateFailed, Error::NotJoined,
+                                     QStringLiteral("Client is not connected to a state"),
+                                     message.requestId));
+        return;
+    }
+    QStateSyncChange change;
+    change.kind = message.type == MessageType::AppendToState ? QStateSyncUpdateRequest::Append
+                                                             : QStateSyncUpdateRequest::Update;
+    change.changes
+            = change.kind == QStateSyncUpdateRequest::Append ? message.appends : message.updates;
+    change.sender = connection;
+    change.clientIdentifier = connection->clientIdentifier();
+    change.clientInformation = connection->clientInformation();
+    change.requestId = message.requestId;
+    state->queue.push_back(std::move(change));
+    processQueue(state);
+}
+
+bool QStateSyncerPrivate::submitServerChange(const QString &stateIdentifier,
+                                             QStateSyncUpdateRequest::Kind kind,
+                                             const QJsonObject &changes,
+                                             const QVariantMap &clientInformation)
+{
+    const auto state = states.value(stateIdentifier);
+    if (!state)
+        return false;
+    if (kind == QStateSyncUpdateRequest::Append) {
+        for (const QJsonValue &items : changes) {
+            if (!items.isArray()) {
+                qCWarning(lcStateSyncServer) << "appendToState: every value must be an array";
+                return false;
+            }
+        }
+    }
+    QStateSyncChange change;
+    change.kind = kind;
+    change.changes = changes;
+    change.serverSide = true;
+    change.clientInformation = clientInformation;
+    state->queue.push_back(std::move(change));
+    processQueue(state);
+    return true;
+}
+
+void QStateSyncerPrivate::processQueue(const std::shared_ptr<QStateSyncServerState> &state)
+{
+    if (state->processing)
+        return;
+    state->processing = true;
+    while (!state->removed && !state->waitingFor && !state->queue.empty()) {
+        QStateSyncChange change = std::move(state->queue.front());
+        state->queue.pop_front();
+        if (!runInterceptor(*state, change) || state->removed)
+            continue;
+        if (!hasUpdateHandler()) {
+            applyChange(*state, change);
+            continue;
+        }
+        auto *request = new QStateSyncUpdateRequest(state->identifier, change.clientIdentifier,
+                                                    change.clientInformation, change.kind,
+                                                    change.serverSide, change.changes, q);
+        Q_EMIT q->updateRequested(request);
+        if (request->status() == QStateSyncRequest::Pending)
+            request->accept();
+        if (request->isAnswered()) {
+            finishChange(state, std::move(change), request);
+            continue;
+        }
+        state->waitingFor = request;
+        const std::weak_ptr<QStateSyncServerState> weakState = state;
+        QObject::connect(request, &QStateSyncRequest::finished, q,
+                         [this, weakState, change, request] {
+                             const auto state = weakState.lock();
+                             if (!state || state->waitingFor != request) {
+                                 request->deleteLater();
+                                 return;
+                             }
+                             state->waitingFor = nullptr;
+                             finishChange(state, change, request);
+                             processQueue(state);
+                         });
+    }
+    state->processing = false;
+}
+
+bool QStateSyncerPrivate::runInterceptor(QStateSyncServerState &state, QStateSyncChange &change)
+{
+    const QStateSyncStateOptions::Interceptor interceptUpdate
+            = state.options.interceptStateUpdate();
+    if (change.kind == QStateSyncUpdateRequest::Update) {
+        if (!interceptUpdate)
+            return true;
+        const std::optional<QJsonObject> result
+                = interceptUpdate(change.changes, change.clientInformation);
+        if (!result) {
+            refuseChange(change, Error::UpdateRefused, QStringLiteral("The update was refused"));
+            return false;
+        }
+        change.changes = *result;
+        return true;
+    }
+
+    if (const auto interceptAppend = state.options.interceptStateAppend()) {
+        const std::optional<QJsonObject> result
+                = interceptAppend(change.changes, change.clientInformation);
+        if (!result) {
+            refuseChange(change, Error::UpdateRefused, QStringLiteral("The append was refused"));
+            return false;
+        }
+        change.changes = *result;
+        return true;
+    }
+    if (!interceptUpdate)
+        return true;
+
+    // Show the append to the update interceptor as a client of the original would have
+    // sent it. The state applies one change at a time, so the arrays are current.
+    QJsonObject whole = state.value;
+    QString failedKey;
+    if (!QStateSyncMerge::applyAppend(whole, change.changes, &failedKey)) {
+        refuseChange(change, Error::NotAnArray,
+                     QStringLiteral("%1 is not an array").arg(failedKey));
+        return false;
+    }
+    const std::optional<QJsonObject> result = interceptUpdate(
+            QStateSyncMerge::topLevelValues(whole, change.changes), change.clientInformation);
+    if (!result) {
+        refuseChange(change, Error::UpdateRefused, QStringLiteral("The append was refused"));
+        return false;
+    }
+    change.kind = QStateSyncUpdateRequest::Update;
+    change.changes = *result;
+    return true;
+}
+
+void QStateSyncerPrivate::finishChange(const std::shared_ptr<QStateSyncServerState> &state,
+                                       QStateSyncChange change, QStateSyncUpdateRequest *request)
+{
+    request->deleteLater();
+    switch (request->status()) {
+    case QStateSyncRequest::Accepted:
+        change.changes = change.kind == QStateSyncUpdateRequest::Append ? request->appends()
+                                                                        : request->updates();
+        if (!state->removed)
+            applyChange(*state, change);
+        break;
+    case QStateSyncRequest::Rejected:
+        refuseChange(change, Error::UpdateRefused,
+                     request->rejectionMessage().isEmpty()
+                             ? QStringLiteral("The update was refused")
+                             : request->rejectionMessage());
+        break;
+    default:
+        break;
+    }
+}
+
+void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QStateSyncChange &change)
+{
+    // Hooks may have rewritten the change: hold it to the same depth rule as a message
+    // (the message envelope takes two of the levels).
+    if (QStateSyncMerge::depth(change.changes) > maxNestingDepth - 2) {
+        refuseChange(
+                change, Error::NestingTooDeep,
+                QStringLiteral("The update nests deeper than %1 levels").arg(maxNestingDepth - 2));
+        return;
+    }
+    QJsonObject notified = change.changes;
+    if (change.kind == QStateSyncUpdateRequest::Append) {
+        QString failedKey;
+        if (!QStateSyncMerge::applyAppend(state.value, change.changes, &failedKey)) {
+            refuseChange(change, Error::NotAnArray,
+                         QStringLiteral("%1 is not an array").arg(failedKey));
+            return;
+        }
+        notified = QStateSyncMerge::topLevelValues(state.value, change.changes);
+    } else {
+        QStateSyncMerge::apply(state.value, change.changes, state.options.mergeMode());
+    }
+    ++state.version;
+    state.broadcast(change.kind, change.changes, change.sender, change.requestId);
+    Q_EMIT q->stateUpdated(state.identifier, notified, state.version);
+}
+
+void QStateSyncerPrivate::refuseChange(const QStateSyncChange &change, Error error,
+                                       const QString &message)
+{
+    if (!change.sender) {
+        qCDebug(lcStateSyncServer).noquote()
+                << "server-side change refused:" << QStateSync::errorCode(error) << message;
+        return;
+    }
+    qCInfo(lcStateSyncServer).noquote().nospace()
+            << "refused a change from " << change.sender->peerDescription() << ": "
+            << QStateSync::errorCode(error) << ": " << message;
+    change.sender->send(
+            encodeError(MessageType::StateUpdateFailed, error, message, change.requestId));
+}
+
+QString QStateSyncerPrivate::createState(const QStateSyncStateOptions &options)
+{
+    QString identifier = options.identifier();
+    if (identifier.isEmpty())
+        identifier = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    if (states.contains(identifier))
+        return QString();
+    auto state = std::make_shared<QStateSyncServerState>(identifier, options);
+    if (options.ttl().count() > 0) {
+        state->ttlTimer = new QTimer(q);
+        state->ttlTimer->setSingleShot(true);
+        state->ttlTimer->setTimerType(Qt::PreciseTimer);
+        QObject::connect(state->ttlTimer, &QTimer::timeout, q, [this, identifier] {
+            qCInfo(lcStateSyncServer).noquote() << "state" << identifier << "expired";
+            removeState(identifier, QStateSync::RemovalReason::Ttl);
+        });
+        state->ttlTimer->start(options.ttl());
+    }
+    states.insert(identifier, state);
+    Q_EMIT q->stateCreated(identifier);
+    Q_EMIT q->stateIdentifiersChanged();
+    return identifier;
+}
+
+bool QStateSyncerPrivate::removeState(const QString &stateIdentifier,
+                                      QStateSync::RemovalReason reason)
+{
+    const auto state = states.take(stateIdentifier);
+    if (!state)
+        return false;
+    state->removed = true;
+    if (state->ttlTimer)
+        state->ttlTimer->stop();
+    if (QStateSyncUpdateRequest *waiting = state->waitingFor) {
+        state->waitingFor = nullptr;
+        waiting->cancel();
+    }
+    state->queue.clear();
+    const QList<QStateSyncConnection *> clients = std::exchange(state->clients, {});
+    const QByteArray removed = encodeStateRemoved(stateIdentifier, reason);
+    for (QStateSyncConnection *client : clients) {
+        client->setJoinedState(QString());
+        client->send(removed);
+    }
+    for (QStateSyncConnection *client : clients)
+        Q_EMIT q->clientLeft(stateIdentifier, client->clientIdentifier(),
+                             client->clientInformation());
+    Q_EMIT q->stateRemoved(stateIdentifier, reason);
+    Q_EMIT q->stateIdentifiersChanged();
+    return true;
+}

@@ -1,0 +1,77 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#ifndef QSTATESYNCER_P_H
+#define QSTATESYNCER_P_H
+
+//
+//  W A R N I N G
+//  -------------
+//
+// This file is not part of the QStateSync API. It may change without notice.
+//
+
+#include "qstatesyncer.h"
+#include "qstatesyncprotocol_p.h"
+#include "qstatesyncserverstate_p.h"
+#include "qstatesynctransport_p.h"
+
+#include <QtCore/qhash.h>
+
+#include <memory>
+
+class QStateSyncConnection;
+
+class QStateSyncerPrivate
+{
+public:
+    explicit QStateSyncerPrivate(QStateSyncer *q);
+    ~QStateSyncerPrivate();
+
+    // From QStateSyncConnection.
+    void handleMessage(QStateSyncConnection *connection, const QString &text);
+    void handleBinaryMessage(QStateSyncConnection *connection);
+    void handleDisconnected(QStateSyncConnection *connection);
+
+    // From the public API.
+    QString createState(const QStateSyncStateOptions &options);
+    bool removeState(const QString &stateIdentifier, QStateSync::RemovalReason reason);
+    bool submitServerChange(const QString &stateIdentifier, QStateSyncUpdateRequest::Kind kind,
+                            const QJsonObject &changes, const QVariantMap &clientInformation);
+
+    QStateSyncer *const q;
+    QStateSyncTransport *transport;
+    QHash<QString, std::shared_ptr<QStateSyncServerState>> states;
+    QList<QStateSyncConnection *> connections;
+    QStateSyncer::AuthorizationMiddleware middleware;
+    QMetaObject::Connection middlewareConnection;
+    int maxNestingDepth = 64;
+
+private:
+    void addConnection(QWebSocket *webSocket, QTcpSocket *tcpSocket,
+                       const QString &clientIdentifier, const QVariantMap &clientInformation);
+    void refuse(QStateSyncConnection *connection, const QStateSyncProtocol::ClientMessage &message);
+
+    void handleJoin(QStateSyncConnection *connection, const QString &stateIdentifier);
+    void finishJoin(QStateSyncConnection *connection, const QString &stateIdentifier,
+                    QStateSyncJoinRequest *request);
+    void handleLeave(QStateSyncConnection *connection);
+    void depart(QStateSyncConnection *connection, bool askSelfDestruct);
+    void handleChange(QStateSyncConnection *connection,
+                      const QStateSyncProtocol::ClientMessage &message);
+
+    // The per-state pipeline: intercept, ask the update hook, merge, broadcast, one change
+    // at a time in arrival order.
+    void processQueue(const std::shared_ptr<QStateSyncServerState> &state);
+    bool runInterceptor(QStateSyncServerState &state, QStateSyncChange &change);
+    void finishChange(const std::shared_ptr<QStateSyncServerState> &state, QStateSyncChange change,
+                      QStateSyncUpdateRequest *request);
+    void applyChange(QStateSyncServerState &state, const QStateSyncChange &change);
+    void refuseChange(const QStateSyncChange &change, QStateSync::Error error,
+                      const QString &message);
+
+    bool hasJoinHandler() const;
+    bool hasUpdateHandler() const;
+};
+
+#endif // QSTATESYNCER_P_H

@@ -1,0 +1,39 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#ifndef QSTATESYNCJOINREQUEST_H
+#define QSTATESYNCJOINREQUEST_H
+
+#include "qstatesyncrequest.h"
+
+#include <QtCore/qvariant.h>
+
+class QStateSyncJoinRequestPrivate;
+
+class Q_STATESYNC_EXPORT QStateSyncJoinRequest : public QStateSyncRequest
+{
+    Q_OBJECT
+    Q_PROPERTY(QString stateIdentifier READ stateIdentifier CONSTANT)
+    Q_PROPERTY(QString clientIdentifier READ clientIdentifier CONSTANT)
+    Q_PROPERTY(QVariantMap clientInformation READ clientInformation CONSTANT)
+
+public:
+    ~QStateSyncJoinRequest() override;
+
+    QString stateIdentifier() const;
+    QString clientIdentifier() const;
+    QVariantMap clientInformation() const;
+
+public Q_SLOTS:
+    void accept();
+
+private:
+    friend class QStateSyncerPrivate;
+    QStateSyncJoinRequest(const QString &stateIdentifier, const QString &clientIdentifier,
+                          const QVariantMap &clientInformation, QObject *parent);
+
+    Q_DISABLE_COPY_MOVE(QStateSyncJoinRequest)
+    std::unique_ptr<QStateSyncJoinRequestPrivate> const d;
+};
+
+#endif // QSTATESYNCJOINREQUEST_H

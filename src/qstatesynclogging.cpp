@@ -1,0 +1,10 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#include "qstatesynclogging_p.h"
+
+// Info and above are on by default: a server logs one line per refused connection or
+// message, which is what an operator wants to see.
+Q_LOGGING_CATEGORY(lcStateSyncTransport, "qstatesync.transport", QtInfoMsg)
+Q_LOGGING_CATEGORY(lcStateSyncServer, "qstatesync.server", QtInfoMsg)
+Q_LOGGING_CATEGORY(lcStateSyncClient, "qstatesync.client", QtWarningMsg)

@@ -1,0 +1,336 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#include "qstatesyncprotocol_p.h"
+#include "qstatesyncmerge_p.h"
+
+#include <QtCore/qjsonarray.h>
+#include <QtCore/qjsondocument.h>
+
+using QStateSync::Error;
+
+namespace QStateSyncProtocol {
+
+namespace {
+
+ClientMessage refuse(ClientMessage message, Error error, const QString &text, int replyType)
+{
+    message.error = error;
+    message.errorMessage = text;
+    message.replyType = replyType;
+    return message;
+}
+
+bool isIntegral(const QJsonValue &value)
+{
+    if (!value.isDouble())
+        return false;
+    const double number = value.toDouble();
+    return number == double(qint64(number)) && number >= -2147483648.0 && number <= 2147483647.0;
+}
+
+// Reads the optional request id into message; false when it is there but unusable.
+bool readRequestId(const QJsonObject &data, ClientMessage &message)
+{
+    const QJsonValue requestId = data.value(QLatin1String("requestId"));
+    if (requestId.isUndefined() || requestId.isNull())
+        return true;
+    if (requestId.isDouble()
+        || (requestId.isString() && requestId.toString().size() <= MaxRequestIdLength)) {
+        message.requestId = requestId;
+        return true;
+    }
+    return false;
+}
+
+ClientMessage decodeData(ClientMessage message, const QJsonValue &dataValue)
+{
+    const QJsonObject data = dataValue.toObject();
+    const bool dataIsObject = dataValue.isObject();
+    switch (message.type) {
+    case MessageType::ConnectToState: {
+        const QJsonValue identifier = data.value(QLatin1String("stateIdentifier"));
+        if (identifier.isUndefined() || identifier.isNull()
+            || (identifier.isString() && identifier.toString().isEmpty())) {
+            return refuse(message, Error::MissingStateIdentifier,
+                          QStringLiteral("No stateIdentifier was provided"),
+                          MessageType::StateConnectionError);
+        }
+        if (!identifier.isString() || identifier.toString().size() > MaxStateIdentifierLength) {
+            return refuse(message, Error::InvalidMessage,
+                          QStringLiteral("stateIdentifier must be a string of at most %1 "
+                                         "characters")
+                                  .arg(MaxStateIdentifierLength),
+                          MessageType::StateConnectionError);
+        }
+        message.stateIdentifier = identifier.toString();
+        return message;
+    }
+    case MessageType::UpdateState:
+    case MessageType::AppendToState: {
+        const bool isAppend = message.type == MessageType::AppendToState;
+        const QLatin1String field = isAppend ? QLatin1String("appends") : QLatin1String("updates");
+        if (!readRequestId(data, message)) {
+            return refuse(message, Error::InvalidMessage,
+                          QStringLiteral("requestId must be a number or a string of at most "
+                                         "%1 characters")
+                                  .arg(MaxRequestIdLength),
+                          MessageType::StateUpdateFailed);
+        }
+        const QJsonValue payload = data.value(field);
+        if (!dataIsObject || payload.isUndefined() || payload.isNull()) {
+            return refuse(message, Error::MissingUpdates,
+                          QStringLiteral("No %1 were provided").arg(field),
+                          MessageType::StateUpdateFailed);
+        }
+        if (!payload.isObject()) {
+            return refuse(message, Error::InvalidMessage,
+                          QStringLiteral("%1 must be an object").arg(field),
+                          MessageType::StateUpdateFailed);
+        }
+        if (!isAppend) {
+            message.updates = payload.toObject();
+            return message;
+        }
+        const QJsonObject appends = payload.toObject();
+        if (appends.isEmpty()) {
+            return refuse(message, Error::MissingUpdates, QStringLiteral("appends is empty"),
+                          MessageType::StateUpdateFailed);
+        }
+        for (auto it = appends.constBegin(), end = appends.constEnd(); it != end; ++it) {
+            if (!it.value().isArray()) {
+                return refuse(message, Error::InvalidMessage,
+                              QStringLiteral("appends.%1 must be an array of items").arg(it.key()),
+                              MessageType::StateUpdateFailed);
+            }
+        }
+        message.appends = appends;
+        return message;
+    }
+    case MessageType::LeaveState:
+        return message;
+    default:
+        return refuse(message, Error::UnsupportedMessageType,
+                      QStringLiteral("Message type %1 is not supported").arg(message.type),
+                      MessageType::UnsupportedMessageType);
+    }
+}
+
+// The reply type and request id of a message that is refused before its data is read,
+// taken from whatever of it can be read, so the client can tell which request failed.
+ClientMessage bestEffortEnvelope(const QJsonObject &object)
+{
+    ClientMessage message;
+    const QJsonValue type = object.value(QLatin1String("type"));
+    if (!isIntegral(type))
+        return message;
+    message.type = type.toInt();
+    switch (message.type) {
+    case MessageType::ConnectToState:
+        message.replyType = MessageType::StateConnectionError;
+        break;
+    case MessageType::UpdateState:
+    case MessageType::AppendToState:
+        message.replyType = MessageType::StateUpdateFailed;
+        readRequestId(object.value(QLatin1String("data")).toObject(), message);
+        break;
+    default:
+        break;
+    }
+    return message;
+}
+
+} // namespace
+
+ClientMessage decodeClientMessage(QByteArrayView utf8, int maxDepth)
+{
+    const bool tooDeep = QStateSyncMerge::textDepth(utf8, maxDepth) > maxDepth;
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(utf8.toByteArray(), &parseError);
+    if (tooDeep) {
+        ClientMessage message = bestEffortEnvelope(document.object());
+        return refuse(message, Error::NestingTooDeep,
+                      QStringLiteral("The message nests deeper than %1 levels").arg(maxDepth),
+                      message.replyType);
+    }
+    if (parseError.error != QJsonParseError::NoError) {
+        return refuse(ClientMessage(), Error::InvalidJson,
+                      QStringLiteral("The message is not valid JSON: %1 at offset %2")
+                              .arg(parseError.errorString())
+                              .arg(parseError.offset),
+                      MessageType::ProtocolError);
+    }
+    if (!document.isObject()) {
+        return refuse(ClientMessage(), Error::InvalidMessage,
+                      QStringLiteral("A message must be a JSON object with a type and data"),
+                      MessageType::ProtocolError);
+    }
+    const QJsonObject object = document.object();
+    const QJsonValue type = object.value(QLatin1String("type"));
+    if (!isIntegral(type)) {
+        return refuse(ClientMessage(), Error::InvalidMessage,
+                      QStringLiteral("type must be an integer"), MessageType::ProtocolError);
+    }
+    ClientMessage message;
+    message.type = type.toInt();
+    const QJsonValue data = object.value(QLatin1String("data"));
+    if (!data.isObject() && !data.isNull() && !data.isUndefined()) {
+        message = bestEffortEnvelope(object);
+        return refuse(message, Error::InvalidMessage, QStringLiteral("data must be an object"),
+                      message.replyType);
+    }
+    return decodeData(message, data);
+}
+
+ClientMessage decodeClientMessage(QStringView text, int maxDepth)
+{
+    const QByteArray utf8 = text.toUtf8();
+    return decodeClientMessage(QByteArrayView(utf8), maxDepth);
+}
+
+ServerMessage decodeServerMessage(QStringView text)
+{
+    ServerMessage message;
+    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8());
+    if (!document.isObject())
+        return message;
+    const QJsonObject object = document.object();
+    const QJsonValue type = object.value(QLatin1String("type"));
+    const QJsonValue data = object.value(QLatin1String("data"));
+    if (!isIntegral(type) || !(data.isObject() || data.isNull() || data.isUndefined()))
+        return message;
+    message.type = type.toInt();
+    message.data = data.toObject();
+    message.valid = true;
+    return message;
+}
+
+QByteArray toJson(const QJsonValue &value)
+{
+    if (value.isObject())
+        return QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact);
+    if (value.isArray())
+        return QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact);
+    const QByteArray wrapped = QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact);
+    return wrapped.mid(1, wrapped.size() - 2);
+}
+
+namespace {
+QByteArray encode(int type, const QJsonObject &data)
+{
+    QByteArray message = QByteArrayLiteral("{\"type\":");
+    message += QByteArray::number(type);
+    message += ",\"data\":";
+    message += toJson(data);
+    message += '}';
+    return message;
+}
+
+QJsonObject withRequestId(QJsonObject data, const QJsonValue &requestId)
+{
+    if (!requestId.isUndefined() && !requestId.isNull())
+        data.insert(QLatin1String("requestId"), requestId);
+    return data;
+}
+} // namespace
+
+QByteArray encodeConnectToState(const QString &stateIdentifier)
+{
+    return encode(MessageType::ConnectToState,
+                  QJsonObject{{QLatin1String("stateIdentifier"), stateIdentifier}});
+}
+
+QByteArray encodeUpdateState(const QJsonObject &updates, const QJsonValue &requestId)
+{
+    return encode(MessageType::UpdateState,
+                  withRequestId(QJsonObject{{QLatin1String("updates"), updates}}, requestId));
+}
+
+QByteArray encodeAppendToState(const QJsonObject &appends, const QJsonValue &requestId)
+{
+    return encode(MessageType::AppendToState,
+                  withRequestId(QJsonObject{{QLatin1String("appends"), appends}}, requestId));
+}
+
+QByteArray encodeLeaveState()
+{
+    return encode(MessageType::LeaveState, QJsonObject());
+}
+
+QByteArray encodeConnectionEstablished(const QString &stateIdentifier, const QJsonObject &value,
+                                       qint64 version, QStateSync::MergeMode mode)
+{
+    return encode(MessageType::StateConnectionEstablished,
+                  QJsonObject{
+                          {QLatin1String("state"), value},
+                          {QLatin1String("stateIdentifier"), stateIdentifier},
+                          {QLatin1String("version"), version},
+                          {QLatin1String("mergeMode"),
+                           mode == QStateSync::MergeMode::Shallow ? QLatin1String("shallow")
+                                                                  : QLatin1String("deep")},
+                  });
+}
+
+QByteArray encodeError(int type, QStateSync::Error error, const QString &message,
+                       const QJsonValue &requestId, const QString &stateIdentifier)
+{
+    QJsonObject data{{QLatin1String("message"), message},
+                     {QLatin1String("code"), QStateSync::errorCode(error)}};
+    if (!stateIdentifier.isEmpty())
+        data.insert(QLatin1String("stateIdentifier"), stateIdentifier);
+    return encode(type, withRequestId(data, requestId));
+}
+
+QByteArray encodeStateRemoved(const QString &stateIdentifier, QStateSync::RemovalReason reason)
+{
+    return encode(MessageType::StateRemoved,
+                  QJsonObject{{QLatin1String("stateIdentifier"), stateIdentifier},
+                              {QLatin1String("reason"), QStateSync::removalReasonName(reason)}});
+}
+
+QByteArray encodeStateLeft(const QString &stateIdentifier)
+{
+    return encode(MessageType::StateLeft,
+                  QJsonObject{{QLatin1String("stateIdentifier"), stateIdentifier}});
+}
+
+Broadcast::Broadcast(int type, const QJsonObject &payload, qint64 version)
+{
+    m_head = QByteArrayLiteral("{\"type\":");
+    m_head += QByteArray::number(type);
+    m_head += type == MessageType::StateAppended ? QByteArrayLiteral(",\"data\":{\"appends\":")
+                                                 : QByteArrayLiteral(",\"data\":{\"updates\":");
+    m_head += toJson(payload);
+    m_head += ",\"version\":";
+    m_head += QByteArray::number(version);
+}
+
+QByteArray Broadcast::message(const QJsonValue &requestId) const
+{
+    if (requestId.isUndefined() || requestId.isNull())
+        return m_head + "}}";
+    return m_head + ",\"requestId\":" + toJson(requestId) + "}}";
+}
+
+QByteArray textFrame(QByteArrayView payload)
+{
+    const quint64 size = quint64(payload.size());
+    QByteArray frame;
+    frame.reserve(payload.size() + 10);
+    frame.append(char(0x81)); // FIN + text opcode
+    if (size < 126) {
+        frame.append(char(size));
+    } else if (size <= 0xffff) {
+        frame.append(char(126));
+        frame.append(char(size >> 8));
+        frame.append(char(size & 0xff));
+    } else {
+        frame.append(char(127));
+        for (int shift = 56; shift >= 0; shift -= 8)
+            frame.append(char((size >> shift) & 0xff));
+    }
+    frame.append(payload.data(), payload.size());
+    return frame;
+}
+
+} // namespace QStateSyncProtocol

@@ -1,0 +1,133 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#ifndef QSTATESYNCPROTOCOL_P_H
+#define QSTATESYNCPROTOCOL_P_H
+
+//
+//  W A R N I N G
+//  -------------
+//
+// This file is not part of the QStateSync API. It exists for the convenience of the
+// QStateSync implementation and its tests. It may change from version to version
+// without notice, or even be removed.
+//
+
+#include "qstatesync_global.h"
+#include "qstatesyncnamespace.h"
+
+#include <QtCore/qbytearray.h>
+#include <QtCore/qjsonobject.h>
+#include <QtCore/qjsonvalue.h>
+#include <QtCore/qstring.h>
+
+// The wire protocol: every frame either side sends or receives is decoded and encoded
+// here and nowhere else. doc/protocol.md describes it.
+namespace QStateSyncProtocol {
+
+// Announced by QStateSyncClient as a WebSocket subprotocol. A peer that announces nothing
+// speaks v1, the protocol of the JavaScript server-state-sync.
+inline constexpr char subprotocolV2[] = "qstatesync.v2";
+
+namespace MessageType {
+enum : int {
+    // client to server (v1)
+    ExchangeIdentifier = 1,
+    ConnectToState = 2,
+    UpdateState = 3,
+    // server to client (v1)
+    StateUpdated = 3,
+    StateConnectionEstablished = 7,
+    StateConnectionError = 8,
+    StateUpdateFailed = 9,
+    UnsupportedMessageType = 10,
+    // v2 extensions, client to server
+    AppendToState = 20,
+    LeaveState = 21,
+    // v2 extensions, server to client
+    StateAppended = 22,
+    StateLeft = 23,
+    StateRemoved = 24,
+    ProtocolError = 25,
+};
+}
+
+// Upper bounds on fields a client chooses, so that one message cannot make the server keep
+// arbitrarily long identifiers.
+inline constexpr qsizetype MaxStateIdentifierLength = 1024;
+inline constexpr qsizetype MaxRequestIdLength = 256;
+
+// A client's message as the server understands it. When error is set, the message is
+// refused: replyType is the message type that carries the error answer, and requestId
+// is echoed on it when the client gave one.
+struct ClientMessage
+{
+    int type = 0;
+    QString stateIdentifier;
+    QJsonObject updates;
+    QJsonObject appends;
+    QJsonValue requestId = QJsonValue(QJsonValue::Undefined);
+
+    QStateSync::Error error = QStateSync::Error::NoError;
+    QString errorMessage;
+    int replyType = MessageType::ProtocolError;
+
+    bool isValid() const { return error == QStateSync::Error::NoError; }
+};
+
+Q_STATESYNC_EXPORT ClientMessage decodeClientMessage(QStringView text, int maxDepth);
+Q_STATESYNC_EXPORT ClientMessage decodeClientMessage(QByteArrayView utf8, int maxDepth);
+
+// A server's message as the client understands it: type and data object (empty for null).
+struct ServerMessage
+{
+    int type = 0;
+    QJsonObject data;
+    bool valid = false;
+};
+
+Q_STATESYNC_EXPORT ServerMessage decodeServerMessage(QStringView text);
+
+// Client to server.
+Q_STATESYNC_EXPORT QByteArray encodeConnectToState(const QString &stateIdentifier);
+Q_STATESYNC_EXPORT QByteArray encodeUpdateState(const QJsonObject &updates,
+                                                const QJsonValue &requestId);
+Q_STATESYNC_EXPORT QByteArray encodeAppendToState(const QJsonObject &appends,
+                                                  const QJsonValue &requestId);
+Q_STATESYNC_EXPORT QByteArray encodeLeaveState();
+
+// Server to client.
+Q_STATESYNC_EXPORT QByteArray encodeConnectionEstablished(const QString &stateIdentifier,
+                                                          const QJsonObject &value, qint64 version,
+                                                          QStateSync::MergeMode mode);
+Q_STATESYNC_EXPORT QByteArray encodeError(int type, QStateSync::Error error, const QString &message,
+                                          const QJsonValue &requestId = QJsonValue::Undefined,
+                                          const QString &stateIdentifier = QString());
+Q_STATESYNC_EXPORT QByteArray encodeStateRemoved(const QString &stateIdentifier,
+                                                 QStateSync::RemovalReason reason);
+Q_STATESYNC_EXPORT QByteArray encodeStateLeft(const QString &stateIdentifier);
+
+// One applied change as it goes to many clients: the payload object is encoded once, and
+// message() only adds the request id for the sender's acknowledgement.
+class Q_STATESYNC_EXPORT Broadcast
+{
+public:
+    // type is StateUpdated (payload under "updates") or StateAppended ("appends").
+    Broadcast(int type, const QJsonObject &payload, qint64 version);
+
+    QByteArray message(const QJsonValue &requestId = QJsonValue::Undefined) const;
+
+private:
+    QByteArray m_head;
+};
+
+// A complete unmasked WebSocket text frame, FIN set, carrying payload: the bytes a server
+// writes to every peer, so a broadcast frames its message once.
+Q_STATESYNC_EXPORT QByteArray textFrame(QByteArrayView payload);
+
+// Compact JSON text of any value, scalars included.
+Q_STATESYNC_EXPORT QByteArray toJson(const QJsonValue &value);
+
+} // namespace QStateSyncProtocol
+
+#endif // QSTATESYNCPROTOCOL_P_H

@@ -1,0 +1,70 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#ifndef QSTATESYNCSERVERSTATE_P_H
+#define QSTATESYNCSERVERSTATE_P_H
+
+//
+//  W A R N I N G
+//  -------------
+//
+// This file is not part of the QStateSync API. It may change without notice.
+//
+
+#include "qstatesyncstateoptions.h"
+#include "qstatesyncupdaterequest.h"
+
+#include <QtCore/qdatetime.h>
+#include <QtCore/qjsonobject.h>
+#include <QtCore/qpointer.h>
+#include <QtCore/qtimer.h>
+
+#include <deque>
+#include <memory>
+
+class QStateSyncConnection;
+
+// A change waiting in a state's queue: an update or an append, from a client or from the
+// server itself (sender is null then).
+struct QStateSyncChange
+{
+    QStateSyncUpdateRequest::Kind kind = QStateSyncUpdateRequest::Update;
+    QJsonObject changes;
+    QPointer<QStateSyncConnection> sender;
+    bool serverSide = false;
+    QString clientIdentifier;
+    QVariantMap clientInformation;
+    QJsonValue requestId = QJsonValue(QJsonValue::Undefined);
+};
+
+// One state on the server: its value and version, the clients joined to it, its
+// lifetime and its queue of changes.
+class QStateSyncServerState
+{
+public:
+    QStateSyncServerState(const QString &identifier, const QStateSyncStateOptions &options);
+    ~QStateSyncServerState();
+    Q_DISABLE_COPY_MOVE(QStateSyncServerState)
+
+    QString identifier;
+    QStateSyncStateOptions options;
+    QJsonObject value;
+    qint64 version = 0;
+    QDateTime createdAt;
+    QList<QStateSyncConnection *> clients;
+    QPointer<QTimer> ttlTimer;
+
+    std::deque<QStateSyncChange> queue;
+    QPointer<QStateSyncUpdateRequest> waitingFor;
+    bool processing = false;
+    bool removed = false;
+
+    // Sends the change just applied (value and version already updated) to every joined
+    // client: v2 clients get changes as they are, v1 clients the whole new value of each
+    // top-level key it touched. Each flavour is encoded and framed once; only the
+    // sender's acknowledgement, which carries its request id, is encoded apart.
+    void broadcast(QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes,
+                   const QStateSyncConnection *sender, const QJsonValue &requestId) const;
+};
+
+#endif // QSTATESYNCSERVERSTATE_P_H

@@ -1,0 +1,387 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#include "qstatesynctransport_p.h"
+#include "qstatesyncauthorizationrequest.h"
+#include "qstatesynclogging_p.h"
+#include "qstatesyncprotocol_p.h"
+
+#include <QtCore/qtimer.h>
+#include <QtCore/qurlquery.h>
+#include <QtNetwork/qsslserver.h>
+#include <QtNetwork/qtcpserver.h>
+#include <QtNetwork/qtcpsocket.h>
+#include <QtWebSockets/qwebsocket.h>
+#include <QtWebSockets/qwebsocketserver.h>
+
+struct QStateSyncTransport::Pending
+{
+    QPointer<QTcpSocket> socket;
+    QPointer<QStateSyncAuthorizationRequest> request;
+    QPointer<QTimer> timer;
+    QString clientIdentifier;
+    QVariantMap clientInformation;
+    bool headRead = false;
+    bool handedOver = false;
+};
+
+namespace {
+struct RequestHead
+{
+    QByteArray method;
+    QByteArray target;
+    QList<QPair<QByteArray, QByteArray>> headers;
+    bool valid = false;
+
+    QByteArray header(const QByteArray &name) const
+    {
+        for (const auto &header : headers) {
+            if (header.first == name)
+                return header.second;
+        }
+        return QByteArray();
+    }
+};
+
+RequestHead parseHead(const QByteArray &head)
+{
+    RequestHead result;
+    const QList<QByteArray> lines = head.split('\n');
+    if (lines.isEmpty())
+        return result;
+    const QList<QByteArray> requestLine = lines.first().trimmed().split(' ');
+    if (requestLine.size() != 3 || !requestLine.at(2).startsWith("HTTP/1."))
+        return result;
+    result.method = requestLine.at(0);
+    result.target = requestLine.at(1);
+    for (qsizetype i = 1; i < lines.size(); ++i) {
+        const QByteArray line = lines.at(i).trimmed();
+        if (line.isEmpty())
+            continue;
+        const qsizetype colon = line.indexOf(':');
+        if (colon <= 0)
+            return result;
+        result.headers.append(
+                {line.left(colon).trimmed().toLower(), line.mid(colon + 1).trimmed()});
+    }
+    result.valid = true;
+    return result;
+}
+
+// The request path without its query, which carries the token and must never be logged.
+QString loggablePath(const QUrl &url)
+{
+    return url.path().isEmpty() ? QStringLiteral("/") : url.path();
+}
+} // namespace
+
+QStateSyncTransport::QStateSyncTransport(QObject *parent)
+    : QObject(parent)
+    , m_webSocketServer(std::make_unique<QWebSocketServer>(QStringLiteral("QStateSync"),
+                                                           QWebSocketServer::NonSecureMode))
+{
+    m_webSocketServer->setSupportedSubprotocols(
+            {QString::fromLatin1(QStateSyncProtocol::subprotocolV2)});
+    m_webSocketServer->setMaxPendingConnections(std::numeric_limits<int>::max());
+    connect(m_webSocketServer.get(), &QWebSocketServer::newConnection, this,
+            &QStateSyncTransport::takeWebSockets);
+}
+
+QStateSyncTransport::~QStateSyncTransport()
+{
+    close();
+}
+
+void QStateSyncTransport::setAuthorizer(const Authorizer &authorizer)
+{
+    m_authorizer = authorizer;
+}
+
+void QStateSyncTransport::setLimits(const Limits &limits)
+{
+    m_limits = limits;
+}
+
+QStateSyncTransport::Limits QStateSyncTransport::limits() const
+{
+    return m_limits;
+}
+
+void QStateSyncTransport::setSslConfiguration(const QSslConfiguration &configuration)
+{
+    m_sslConfiguration = configuration;
+    m_secure = !configuration.isNull() && !configuration.localCertificate().isNull();
+}
+
+QSslConfiguration QStateSyncTransport::sslConfiguration() const
+{
+    return m_sslConfiguration;
+}
+
+bool QStateSyncTransport::isSecure() const
+{
+    return m_secure;
+}
+
+bool QStateSyncTransport::listen(const QHostAddress &address, quint16 port)
+{
+    close();
+    if (m_secure) {
+        auto server = std::make_unique<QSslServer>();
+        server->setSslConfiguration(m_sslConfiguration);
+        server->setHandshakeTimeout(m_limits.handshakeTimeoutMs);
+        connect(server.get(), &QSslServer::errorOccurred, this,
+                [](QSslSocket *socket, QAbstractSocket::SocketError) {
+                    qCInfo(lcStateSyncTransport).nospace()
+                            << "TLS connection from " << socket->peerAddress().toString()
+                            << " failed: " << socket->errorString();
+                });
+        m_server = std::move(server);
+    } else {
+        m_server = std::make_unique<QTcpServer>();
+    }
+    m_server->setMaxPendingConnections(1024);
+    connect(m_server.get(), &QTcpServer::pendingConnectionAvailable, this,
+            &QStateSyncTransport::acceptConnections);
+    if (!m_server->listen(address, port)) {
+        m_errorString = m_server->errorString();
+        m_server.reset();
+        return false;
+    }
+    m_errorString.clear();
+    return true;
+}
+
+void QStateSyncTransport::close()
+{
+    m_server.reset();
+    const auto pending = m_pending;
+    m_pending.clear();
+    for (const auto &entry : pending) {
+        if (entry->request)
+            entry->request->cancel();
+        if (entry->socket) {
+            entry->socket->abort();
+            entry->socket->deleteLater();
+        }
+    }
+}
+
+bool QStateSyncTransport::isListening() const
+{
+    return m_server && m_server->isListening();
+}
+
+QHostAddress QStateSyncTransport::serverAddress() const
+{
+    return m_server ? m_server->serverAddress() : QHostAddress();
+}
+
+quint16 QStateSyncTransport::serverPort() const
+{
+    return m_server ? m_server->serverPort() : 0;
+}
+
+QString QStateSyncTransport::errorString() const
+{
+    return m_errorString;
+}
+
+void QStateSyncTransport::acceptConnections()
+{
+    while (m_server && m_server->hasPendingConnections()) {
+        QTcpSocket *socket = m_server->nextPendingConnection();
+        socket->setParent(this);
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+
+        auto pending = std::make_shared<Pending>();
+        pending->socket = socket;
+        pending->timer = new QTimer(socket);
+        pending->timer->setSingleShot(true);
+        connect(pending->timer, &QTimer::timeout, this, [this, socket] {
+            const auto pending = m_pending.value(socket);
+            if (!pending)
+                return;
+            if (pending->request && !pending->request->isAnswered()) {
+                qCInfo(lcStateSyncTransport).nospace()
+                        << "authorization of " << pending->clientIdentifier << " from "
+                        << socket->peerAddress().toString() << " did not answer within "
+                        << m_limits.handshakeTimeoutMs << " ms";
+                pending->request->cancel();
+                answerHttp(socket, 503, "Service Unavailable",
+                           "Authorization did not answer in time\n");
+            } else {
+                qCInfo(lcStateSyncTransport).nospace()
+                        << "handshake from " << socket->peerAddress().toString()
+                        << " did not complete within " << m_limits.handshakeTimeoutMs << " ms";
+                forget(socket);
+                socket->abort();
+                socket->deleteLater();
+            }
+        });
+        pending->timer->start(m_limits.handshakeTimeoutMs);
+        m_pending.insert(socket, pending);
+
+        connect(socket, &QTcpSocket::readyRead, this, [this, socket] { readHead(socket); });
+        connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
+            const auto pending = m_pending.value(socket);
+            if (!pending)
+                return;
+            forget(socket);
+            if (!pending->handedOver)
+                socket->deleteLater();
+        });
+        if (socket->bytesAvailable() > 0)
+            readHead(socket);
+    }
+}
+
+void QStateSyncTransport::readHead(QTcpSocket *socket)
+{
+    const auto pending = m_pending.value(socket);
+    if (!pending || pending->headRead)
+        return;
+    // peek() leaves the bytes in the socket: QWebSocketServer reads the same head again
+    // when it takes the socket over.
+    const QByteArray data = socket->peek(m_limits.maxHeaderSize + 4);
+    const qsizetype end = data.indexOf("\r\n\r\n");
+    if (end < 0) {
+        if (data.size() > m_limits.maxHeaderSize) {
+            qCInfo(lcStateSyncTransport).nospace()
+                    << "request head from " << socket->peerAddress().toString()
+                    << " is larger than " << m_limits.maxHeaderSize << " bytes";
+            pending->headRead = true;
+            answerHttp(socket, 431, "Request Header Fields Too Large", "Request head too large\n");
+        }
+        return;
+    }
+    pending->headRead = true;
+    authorize(socket, data.left(end));
+}
+
+void QStateSyncTransport::authorize(QTcpSocket *socket, const QByteArray &head)
+{
+    const auto pending = m_pending.value(socket);
+    const RequestHead request = parseHead(head);
+    if (!request.valid || request.method != "GET" || !request.target.startsWith('/')) {
+        qCInfo(lcStateSyncTransport).nospace()
+                << "malformed HTTP request from " << socket->peerAddress().toString();
+        answerHttp(socket, 400, "Bad Request", "Malformed request\n");
+        return;
+    }
+    if (!request.header("upgrade").toLower().contains("websocket")) {
+        answerHttp(socket, 426, "Upgrade Required",
+                   "This is a QStateSync server: connect with a WebSocket\n");
+        return;
+    }
+
+    QByteArray host = request.header("host");
+    if (host.isEmpty())
+        host = socket->localAddress().toString().toLatin1();
+    const QUrl url(QString::fromLatin1((m_secure ? "wss://" : "ws://") + host + request.target));
+
+    auto *authorization
+            = new QStateSyncAuthorizationRequest(url, request.headers, socket->peerAddress(), this);
+    pending->request = authorization;
+    pending->clientIdentifier = authorization->clientIdentifier();
+    if (authorization->clientIdentifier().isEmpty()) {
+        qCInfo(lcStateSyncTransport).nospace()
+                << "refused connection from " << socket->peerAddress().toString() << " to "
+                << loggablePath(url) << ": no client identifier";
+        authorization->deleteLater();
+        answerHttp(socket, 401, "Unauthorized", "A client identifier is required\n");
+        return;
+    }
+
+    connect(authorization, &QStateSyncRequest::finished, this,
+            [this, socket] { finishAuthorization(socket); });
+    if (m_authorizer)
+        m_authorizer(authorization);
+    if (authorization->status() == QStateSyncRequest::Pending)
+        authorization->accept();
+}
+
+void QStateSyncTransport::finishAuthorization(QTcpSocket *socket)
+{
+    const auto pending = m_pending.value(socket);
+    if (!pending || !pending->request)
+        return;
+    QStateSyncAuthorizationRequest *request = pending->request;
+    request->deleteLater();
+    switch (request->status()) {
+    case QStateSyncRequest::Accepted:
+        pending->clientInformation = request->clientInformation();
+        pending->handedOver = true;
+        disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
+        m_webSocketServer->handleConnection(socket);
+        break;
+    case QStateSyncRequest::Rejected:
+        qCInfo(lcStateSyncTransport).nospace()
+                << "refused connection of " << pending->clientIdentifier << " from "
+                << socket->peerAddress().toString() << ": unauthorized";
+        answerHttp(socket, 401, "Unauthorized",
+                   request->rejectionMessage().isEmpty()
+                           ? QByteArray("Unauthorized\n")
+                           : request->rejectionMessage().toUtf8() + '\n');
+        break;
+    default:
+        break;
+    }
+}
+
+void QStateSyncTransport::answerHttp(QTcpSocket *socket, int status, const QByteArray &reason,
+                                     const QByteArray &body)
+{
+    QByteArray response = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reason + "\r\n";
+    response += "Content-Type: text/plain; charset=utf-8\r\n";
+    response += "Content-Length: " + QByteArray::number(body.size()) + "\r\n";
+    response += "Connection: close\r\n\r\n";
+    response += body;
+    forget(socket);
+    disconnect(socket, nullptr, this, nullptr);
+    connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+    socket->write(response);
+    socket->disconnectFromHost();
+}
+
+void QStateSyncTransport::forget(QTcpSocket *socket)
+{
+    const auto pending = m_pending.take(socket);
+    if (!pending)
+        return;
+    if (pending->timer)
+        pending->timer->deleteLater();
+    if (pending->request && !pending->request->isAnswered()) {
+        pending->request->cancel();
+        pending->request->deleteLater();
+    }
+}
+
+void QStateSyncTransport::takeWebSockets()
+{
+    while (m_webSocketServer->hasPendingConnections()) {
+        QWebSocket *webSocket = m_webSocketServer->nextPendingConnection();
+        std::shared_ptr<Pending> match;
+        for (const auto &pending : std::as_const(m_pending)) {
+            if (pending->handedOver && pending->socket
+                && pending->socket->peerPort() == webSocket->peerPort()
+                && pending->socket->peerAddress() == webSocket->peerAddress()) {
+                match = pending;
+                break;
+            }
+        }
+        if (!match) {
+            webSocket->abort();
+            webSocket->deleteLater();
+            continue;
+        }
+        QTcpSocket *socket = match->socket;
+        forget(socket);
+        disconnect(socket, nullptr, this, nullptr);
+        webSocket->setParent(this);
+        webSocket->setMaxAllowedIncomingFrameSize(quint64(m_limits.maxMessageSize));
+        webSocket->setMaxAllowedIncomingMessageSize(quint64(m_limits.maxMessageSize));
+        Q_EMIT clientConnected(webSocket, socket, match->clientIdentifier,
+                               match->clientInformation);
+    }
+}

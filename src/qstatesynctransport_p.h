@@ -1,0 +1,100 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#ifndef QSTATESYNCTRANSPORT_P_H
+#define QSTATESYNCTRANSPORT_P_H
+
+//
+//  W A R N I N G
+//  -------------
+//
+// This file is not part of the QStateSync API. It may change without notice.
+//
+
+#include "qstatesync_global.h"
+
+#include <QtCore/qhash.h>
+#include <QtCore/qobject.h>
+#include <QtCore/qpointer.h>
+#include <QtCore/qvariant.h>
+#include <QtNetwork/qhostaddress.h>
+#include <QtNetwork/qsslconfiguration.h>
+
+#include <functional>
+#include <memory>
+
+QT_BEGIN_NAMESPACE
+    class QTcpServer;
+    class QTcpSocket;
+    class QWebSocket;
+    class QWebSocketServer;
+QT_END_NAMESPACE
+
+class QStateSyncAuthorizationRequest;
+
+// The transport layer of the server: it accepts TCP (or TLS) connections, reads the HTTP
+// upgrade request itself so that authorization can answer a real 401 before any WebSocket
+// exists, and hands authorized sockets to a QWebSocketServer for the handshake.
+class QStateSyncTransport : public QObject
+{
+    Q_OBJECT
+
+public:
+    struct Limits
+    {
+        qint64 maxMessageSize = 1024 * 1024;
+        int maxHeaderSize = 16 * 1024;
+        int handshakeTimeoutMs = 10000;
+    };
+
+    // Called with every authorization request; when it returns without answering or
+    // deferring it, the request is accepted.
+    using Authorizer = std::function<void(QStateSyncAuthorizationRequest *request)>;
+
+    explicit QStateSyncTransport(QObject *parent = nullptr);
+    ~QStateSyncTransport() override;
+
+    void setAuthorizer(const Authorizer &authorizer);
+    void setLimits(const Limits &limits);
+    Limits limits() const;
+
+    void setSslConfiguration(const QSslConfiguration &configuration);
+    QSslConfiguration sslConfiguration() const;
+    bool isSecure() const;
+
+    bool listen(const QHostAddress &address, quint16 port);
+    void close();
+    bool isListening() const;
+    QHostAddress serverAddress() const;
+    quint16 serverPort() const;
+    QString errorString() const;
+
+Q_SIGNALS:
+    // An authorized client completed the WebSocket handshake. tcpSocket is the socket
+    // under webSocket, which the server may write whole frames to.
+    void clientConnected(QWebSocket *webSocket, QTcpSocket *tcpSocket,
+                         const QString &clientIdentifier, const QVariantMap &clientInformation);
+
+private:
+    struct Pending;
+
+    void acceptConnections();
+    void readHead(QTcpSocket *socket);
+    void authorize(QTcpSocket *socket, const QByteArray &head);
+    void finishAuthorization(QTcpSocket *socket);
+    void answerHttp(QTcpSocket *socket, int status, const QByteArray &reason,
+                    const QByteArray &body);
+    void forget(QTcpSocket *socket);
+    void takeWebSockets();
+
+    Authorizer m_authorizer;
+    Limits m_limits;
+    QSslConfiguration m_sslConfiguration;
+    bool m_secure = false;
+    std::unique_ptr<QTcpServer> m_server;
+    std::unique_ptr<QWebSocketServer> m_webSocketServer;
+    QHash<QTcpSocket *, std::shared_ptr<Pending>> m_pending;
+    QString m_errorString;
+};
+
+#endif // QSTATESYNCTRANSPORT_P_H
