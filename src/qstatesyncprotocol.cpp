@@ -7,6 +7,8 @@
 #include <QtCore/qjsonarray.h>
 #include <QtCore/qjsondocument.h>
 
+#include <atomic>
+
 using QStateSync::Error;
 
 namespace QStateSyncProtocol {
@@ -294,8 +296,18 @@ QByteArray encodeStateLeft(const QString &stateIdentifier)
                   QJsonObject{{QLatin1String("stateIdentifier"), stateIdentifier}});
 }
 
+namespace {
+std::atomic<quint64> broadcastsEncoded{0};
+}
+
+quint64 Broadcast::encodedCount()
+{
+    return broadcastsEncoded.load(std::memory_order_relaxed);
+}
+
 Broadcast::Broadcast(int type, const QJsonObject &payload, qint64 version)
 {
+    broadcastsEncoded.fetch_add(1, std::memory_order_relaxed);
     m_head = QByteArrayLiteral("{\"type\":");
     m_head += QByteArray::number(type);
     m_head += type == MessageType::StateAppended ? QByteArrayLiteral(",\"data\":{\"appends\":")

@@ -117,6 +117,10 @@ public:
 
     QByteArray message(const QJsonValue &requestId = QJsonValue::Undefined) const;
 
+    // How many broadcast payloads were encoded since the process started: lets the tests
+    // prove that a broadcast is encoded once per protocol flavour, not once per client.
+    static quint64 encodedCount();
+
 private:
     QByteArray m_head;
 };

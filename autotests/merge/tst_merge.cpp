@@ -1,0 +1,246 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: GPL-3.0-only
+
+#include "qstatesyncmerge_p.h"
+
+#include <QtCore/qjsondocument.h>
+#include <QtTest/qtest.h>
+
+using namespace QStateSyncMerge;
+
+namespace {
+QJsonValue json(const char *text)
+{
+    // Wrap in an array so scalars and null parse too.
+    const QByteArray wrapped = QByteArray("[") + text + "]";
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(wrapped, &error);
+    if (error.error != QJsonParseError::NoError)
+        qFatal("bad test JSON %s: %s", text, qPrintable(error.errorString()));
+    return document.array().at(0);
+}
+
+QJsonObject object(const char *text)
+{
+    return json(text).toObject();
+}
+} // namespace
+
+class tst_Merge : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void mergePatchRfc7386_data();
+    void mergePatchRfc7386();
+    void mergePatchDoesNotTouchOtherKeys();
+    void shallowReplacesTopLevelAndStoresNull();
+    void appendAddsItems();
+    void appendIsAllOrNothing();
+    void topLevelValuesGivesWholeValues();
+    void changedKeysFindsAddedChangedRemoved();
+    void depthOfValues_data();
+    void depthOfValues();
+    void textDepthMatchesParsedDepth_data();
+    void textDepthMatchesParsedDepth();
+    void textDepthStopsAtLimit();
+    void setAtAndPatchAt_data();
+    void setAtAndPatchAt();
+};
+
+void tst_Merge::mergePatchRfc7386_data()
+{
+    QTest::addColumn<QJsonObject>("target");
+    QTest::addColumn<QJsonObject>("patch");
+    QTest::addColumn<QJsonObject>("expected");
+
+    // The examples of RFC 7386, appendix A, whose target is an object.
+    QTest::addRow("replace") << object(R"({"a":"b"})") << object(R"({"a":"c"})")
+                             << object(R"({"a":"c"})");
+    QTest::addRow("add") << object(R"({"a":"b"})") << object(R"({"b":"c"})")
+                         << object(R"({"a":"b","b":"c"})");
+    QTest::addRow("delete") << object(R"({"a":"b"})") << object(R"({"a":null})") << object(R"({})");
+    QTest::addRow("delete one of two")
+            << object(R"({"a":"b","b":"c"})") << object(R"({"a":null})") << object(R"({"b":"c"})");
+    QTest::addRow("array replaces string")
+            << object(R"({"a":["b"]})") << object(R"({"a":"c"})") << object(R"({"a":"c"})");
+    QTest::addRow("string replaces array")
+            << object(R"({"a":"c"})") << object(R"({"a":["b"]})") << object(R"({"a":["b"]})");
+    QTest::addRow("nested") << object(R"({"a":{"b":"c"}})") << object(R"({"a":{"b":"d","c":null}})")
+                            << object(R"({"a":{"b":"d"}})");
+    QTest::addRow("array of objects replaced")
+            << object(R"({"a":[{"b":"c"}]})") << object(R"({"a":[1]})") << object(R"({"a":[1]})");
+    QTest::addRow("existing null kept")
+            << object(R"({"e":null})") << object(R"({"a":1})") << object(R"({"e":null,"a":1})");
+    QTest::addRow("object replaces scalar, nulls vanish")
+            << object(R"({"a":"foo"})") << object(R"({"a":{"bb":{"ccc":null}}})")
+            << object(R"({"a":{"bb":{}}})");
+    QTest::addRow("deep merge three levels")
+            << object(R"({"doc":{"meta":{"title":"x","tags":["a"]},"body":"b"}})")
+            << object(R"({"doc":{"meta":{"title":"y"}}})")
+            << object(R"({"doc":{"meta":{"title":"y","tags":["a"]},"body":"b"}})");
+}
+
+void tst_Merge::mergePatchRfc7386()
+{
+    QFETCH(QJsonObject, target);
+    QFETCH(QJsonObject, patch);
+    QFETCH(QJsonObject, expected);
+    applyMergePatch(target, patch);
+    QCOMPARE(target, expected);
+}
+
+void tst_Merge::mergePatchDoesNotTouchOtherKeys()
+{
+    QJsonObject target = object(R"({"keep":{"x":1},"change":{"y":1}})");
+    const QJsonObject keepBefore = target.value(QStringLiteral("keep")).toObject();
+    applyMergePatch(target, object(R"({"change":{"z":2}})"));
+    QCOMPARE(target.value(QStringLiteral("keep")).toObject(), keepBefore);
+    QCOMPARE(target.value(QStringLiteral("change")).toObject(), object(R"({"y":1,"z":2})"));
+}
+
+void tst_Merge::shallowReplacesTopLevelAndStoresNull()
+{
+    QJsonObject target = object(R"({"property":{"a":1,"nested":"old"},"other":2})");
+    applyShallow(target, object(R"({"property":{"nested":"value"},"other":null})"));
+    QCOMPARE(target, object(R"({"property":{"nested":"value"},"other":null})"));
+
+    QJsonObject viaMode = object(R"({"a":{"b":1}})");
+    apply(viaMode, object(R"({"a":{"c":2}})"), QStateSync::MergeMode::Shallow);
+    QCOMPARE(viaMode, object(R"({"a":{"c":2}})"));
+    QJsonObject deep = object(R"({"a":{"b":1}})");
+    apply(deep, object(R"({"a":{"c":2}})"), QStateSync::MergeMode::Deep);
+    QCOMPARE(deep, object(R"({"a":{"b":1,"c":2}})"));
+}
+
+void tst_Merge::appendAddsItems()
+{
+    QJsonObject target = object(R"({"messages":[{"t":"1"}],"empty":null})");
+    QVERIFY(applyAppend(target,
+                        object(R"({"messages":[{"t":"2"},{"t":"3"}],"new":[1],"empty":[2]})")));
+    QCOMPARE(target,
+             object(R"({"messages":[{"t":"1"},{"t":"2"},{"t":"3"}],"new":[1],"empty":[2]})"));
+}
+
+void tst_Merge::appendIsAllOrNothing()
+{
+    const QJsonObject before = object(R"({"list":[1],"text":"x"})");
+    QJsonObject target = before;
+    QString failedKey;
+    QVERIFY(!applyAppend(target, object(R"({"list":[2],"text":[3]})"), &failedKey));
+    QCOMPARE(failedKey, QStringLiteral("text"));
+    QCOMPARE(target, before);
+
+    QVERIFY(!applyAppend(target, object(R"({"list":"not an array"})"), &failedKey));
+    QCOMPARE(failedKey, QStringLiteral("list"));
+    QCOMPARE(target, before);
+}
+
+void tst_Merge::topLevelValuesGivesWholeValues()
+{
+    const QJsonObject value = object(R"({"a":{"b":1,"c":2},"d":3})");
+    QCOMPARE(topLevelValues(value, object(R"({"a":{"b":1},"gone":null})")),
+             object(R"({"a":{"b":1,"c":2},"gone":null})"));
+}
+
+void tst_Merge::changedKeysFindsAddedChangedRemoved()
+{
+    QStringList keys = changedKeys(object(R"({"same":1,"changed":1,"removed":1})"),
+                                   object(R"({"same":1,"changed":2,"added":1})"));
+    keys.sort();
+    QCOMPARE(keys, QStringList({"added", "changed", "removed"}));
+    QVERIFY(changedKeys(object(R"({"a":[1]})"), object(R"({"a":[1]})")).isEmpty());
+}
+
+void tst_Merge::depthOfValues_data()
+{
+    QTest::addColumn<QJsonValue>("value");
+    QTest::addColumn<int>("expected");
+    QTest::addRow("scalar") << json("1") << 0;
+    QTest::addRow("string") << json(R"("{[{[")") << 0;
+    QTest::addRow("empty object") << json("{}") << 1;
+    QTest::addRow("empty array") << json("[]") << 1;
+    QTest::addRow("object in array") << json(R"([{"a":1}])") << 2;
+    QTest::addRow("uneven") << json(R"({"a":[[[]]],"b":{}})") << 4;
+}
+
+void tst_Merge::depthOfValues()
+{
+    QFETCH(QJsonValue, value);
+    QFETCH(int, expected);
+    QCOMPARE(depth(value), expected);
+}
+
+void tst_Merge::textDepthMatchesParsedDepth_data()
+{
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<int>("expected");
+    QTest::addRow("flat") << QByteArray(R"({"type":2})") << 1;
+    QTest::addRow("brackets in strings") << QByteArray("{\"a\":\"[[[{{{\",\"b\":\"\\\"[[\"}") << 1;
+    QTest::addRow("escaped backslash before quote")
+            << QByteArray("{\"a\":\"\\\\\",\"b\":[[1]]}") << 3;
+    QTest::addRow("update") << QByteArray(R"({"type":3,"data":{"updates":{"a":[{}]}}})") << 5;
+}
+
+void tst_Merge::textDepthMatchesParsedDepth()
+{
+    QFETCH(QByteArray, text);
+    QFETCH(int, expected);
+    QCOMPARE(textDepth(QByteArrayView(text), 100), expected);
+    QCOMPARE(textDepth(QStringView(QString::fromUtf8(text)), 100), expected);
+    QCOMPARE(depth(QJsonDocument::fromJson(text).object()), expected);
+}
+
+void tst_Merge::textDepthStopsAtLimit()
+{
+    const QByteArray deep = QByteArray(100000, '[') + QByteArray(100000, ']');
+    QCOMPARE(textDepth(QByteArrayView(deep), 64), 65);
+    QCOMPARE(textDepth(QByteArrayView(deep), 1000000), 100000);
+}
+
+void tst_Merge::setAtAndPatchAt_data()
+{
+    QTest::addColumn<QJsonObject>("value");
+    QTest::addColumn<QStringList>("path");
+    QTest::addColumn<QJsonValue>("replacement");
+    QTest::addColumn<QJsonObject>("expectedPatch");
+
+    QTest::addRow("top level") << object(R"({"a":1})") << QStringList{"a"} << json("2")
+                               << object(R"({"a":2})");
+    QTest::addRow("nested object")
+            << object(R"({"user":{"name":"x","age":3}})") << QStringList{"user", "name"}
+            << json(R"("y")") << object(R"({"user":{"name":"y"}})");
+    QTest::addRow("creates objects") << object(R"({})") << QStringList{"a", "b", "c"}
+                                     << json("true") << object(R"({"a":{"b":{"c":true}}})");
+    QTest::addRow("through an array sends the array")
+            << object(R"({"list":[{"done":false},{"done":false}]})")
+            << QStringList{"list", "1", "done"} << json("true")
+            << object(R"({"list":[{"done":false},{"done":true}]})");
+    QTest::addRow("index at the end appends")
+            << object(R"({"list":[1]})") << QStringList{"list", "1"} << json("2")
+            << object(R"({"list":[1,2]})");
+}
+
+void tst_Merge::setAtAndPatchAt()
+{
+    QFETCH(QJsonObject, value);
+    QFETCH(QStringList, path);
+    QFETCH(QJsonValue, replacement);
+    QFETCH(QJsonObject, expectedPatch);
+
+    const QJsonObject patch = patchAt(value, path, replacement);
+    QCOMPARE(patch, expectedPatch);
+
+    // Whatever the route, the merged result is the value with that one place set.
+    QJsonObject merged = value;
+    applyMergePatch(merged, patch);
+    QJsonObject viaShallow = value;
+    applyShallow(viaShallow,
+                 QJsonObject{{path.first(),
+                              setAt(value.value(path.first()), path.mid(1), replacement)}});
+    QCOMPARE(merged, viaShallow);
+    QCOMPARE(setAt(merged, path, replacement).toObject(), merged);
+}
+
+QTEST_APPLESS_MAIN(tst_Merge)
+#include "tst_merge.moc"
