@@ -13,9 +13,11 @@
 #include <QtCore/qjsonarray.h>
 #include <QtCore/qjsondocument.h>
 #include <QtCore/qjsonobject.h>
+#include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qprocess.h>
 #include <QtCore/qtemporarydir.h>
 #include <QtNetwork/qtcpsocket.h>
+#include <QtTest/qsignalspy.h>
 #include <QtTest/qtest.h>
 #include <QtWebSockets/qwebsocket.h>
 #include <QtWebSockets/qwebsockethandshakeoptions.h>
@@ -53,10 +55,41 @@ public:
         : QObject(parent)
         , flavour(flavour)
     {
-        connect(&socket, &QWebSocket::textMessageReceived, this,
-                [this](const QString &text) { received.append(parse(text)); });
-        connect(&socket, &QWebSocket::binaryMessageReceived, this,
-                [this](const QByteArray &) { ++binaryReceived; });
+        connect(&socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
+            received.append(parse(text));
+            Q_EMIT changed();
+        });
+        connect(&socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &) {
+            ++binaryReceived;
+            Q_EMIT changed();
+        });
+        connect(&socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
+                [this](QAbstractSocket::SocketError) {
+                    failed = true;
+                    Q_EMIT changed();
+                });
+        connect(&socket, &QWebSocket::sslErrors, this, [this](const QList<QSslError> &) {
+            failed = true;
+            Q_EMIT changed();
+        });
+        connect(&socket, &QWebSocket::stateChanged, this, &RawClient::changed);
+        connect(&socket, &QWebSocket::disconnected, this, &RawClient::changed);
+    }
+
+    // Waits until predicate holds, waking up on every event of the socket. QWebSocket does
+    // not signal every state change (a refused TLS handshake closes silently), so the
+    // predicate is also looked at again every 100 ms.
+    template<typename Predicate>
+    bool waitUntil(Predicate predicate, int timeout = Timeout)
+    {
+        QDeadlineTimer deadline(timeout);
+        while (!predicate()) {
+            if (deadline.hasExpired())
+                return false;
+            QSignalSpy spy(this, &RawClient::changed);
+            spy.wait(int(std::clamp<qint64>(deadline.remainingTime(), 1, 100)));
+        }
+        return true;
     }
 
     bool open(const QUrl &base, const QString &identifier, const QString &token = QString(),
@@ -69,9 +102,14 @@ public:
             options.setSubprotocols({QStringLiteral("qstatesync.v2")});
         if (!ssl.isNull())
             socket.setSslConfiguration(ssl);
+        failed = false;
         socket.open(url, options);
-        return QTest::qWaitFor([this] { return socket.state() == QAbstractSocket::ConnectedState; },
-                               Timeout);
+        // A failed handshake may leave the socket in ConnectingState: stop at the error.
+        waitUntil([this] {
+            return failed || socket.state() == QAbstractSocket::ConnectedState
+                    || socket.state() == QAbstractSocket::UnconnectedState;
+        });
+        return socket.state() == QAbstractSocket::ConnectedState;
     }
 
     void send(int type, const QJsonValue &data)
@@ -105,7 +143,7 @@ public:
     QJsonObject take(int type, int timeout = Timeout)
     {
         QJsonObject found;
-        QTest::qWaitFor(
+        waitUntil(
                 [&] {
                     for (qsizetype i = 0; i < received.size(); ++i) {
                         if (received.at(i).value(QStringLiteral("type")).toInt() == type) {
@@ -132,14 +170,19 @@ public:
 
     bool waitForDisconnect(int timeout = Timeout)
     {
-        return QTest::qWaitFor(
-                [this] { return socket.state() == QAbstractSocket::UnconnectedState; }, timeout);
+        return waitUntil([this] { return socket.state() == QAbstractSocket::UnconnectedState; },
+                         timeout);
     }
 
+Q_SIGNALS:
+    void changed();
+
+public:
     Flavour flavour;
     QWebSocket socket;
     QList<QJsonObject> received;
     int binaryReceived = 0;
+    bool failed = false;
 };
 
 // The status line and head of the server's answer to a hand-written upgrade request.
@@ -159,7 +202,7 @@ inline HttpAnswer rawRequest(quint16 port, const QByteArray &request)
         return answer;
     socket.write(request);
     QByteArray data;
-    QTest::qWaitFor(
+    (void)QTest::qWaitFor(
             [&] {
                 data += socket.readAll();
                 return data.contains("\r\n\r\n")
@@ -170,6 +213,8 @@ inline HttpAnswer rawRequest(quint16 port, const QByteArray &request)
     answer.head = end >= 0 ? data.left(end) : data;
     const QList<QByteArray> statusLine = answer.head.split('\n').value(0).split(' ');
     answer.status = statusLine.value(1).toInt();
+    if (answer.status == 101)
+        return answer; // a WebSocket is open: the server keeps it
     answer.closedByServer = QTest::qWaitFor(
             [&] {
                 socket.readAll();
