@@ -90,6 +90,7 @@ void QStateSyncClientPrivate::open()
     if (!sslConfiguration.isNull())
         socket->setSslConfiguration(sslConfiguration);
     errorReportedForAttempt = false;
+    attemptConnected = false;
     closing = false;
     setStatus(QStateSyncClient::Connecting);
     socket->open(target, options);
@@ -113,6 +114,7 @@ void QStateSyncClientPrivate::close()
 
 void QStateSyncClientPrivate::onConnected()
 {
+    attemptConnected = true;
     const auto negotiated = socket->subprotocol() == QLatin1String(subprotocolV2)
             ? QStateSyncClient::ProtocolV2
             : QStateSyncClient::ProtocolV1;
@@ -140,15 +142,17 @@ void QStateSyncClientPrivate::onDisconnected()
                                QStringLiteral("The connection closed before the server "
                                               "acknowledged the update"));
     }
-    if (status != QStateSyncClient::Error)
-        setStatus(QStateSyncClient::Unconnected);
+    // A connection that never opened failed: the error signal (before or after this one)
+    // says why.
+    setStatus(attemptConnected && status != QStateSyncClient::Error ? QStateSyncClient::Unconnected
+                                                                    : QStateSyncClient::Error);
     if (wasConnected)
         Q_EMIT q->disconnected();
 }
 
 void QStateSyncClientPrivate::onSocketError(QAbstractSocket::SocketError socketError)
 {
-    const bool handshaking = status == QStateSyncClient::Connecting;
+    const bool handshaking = !attemptConnected;
     if (closing || errorReportedForAttempt)
         return;
     if (!handshaking && socketError == QAbstractSocket::RemoteHostClosedError)

@@ -70,6 +70,7 @@ public:
     QSet<qint64> pendingRequests;
     qint64 nextRequestId = 1;
     bool errorReportedForAttempt = false;
+    bool attemptConnected = false;
     bool closing = false;
 
 private:

@@ -3,6 +3,8 @@
 
 #include "qstatesyncer.h"
 #include "qstatesyncauthorizationrequest.h"
+#include "qstatesyncjoinrequest.h"
+#include "qstatesyncupdaterequest.h"
 #include "qstatesyncconnection_p.h"
 #include "qstatesyncer_p.h"
 #include "qstatesynclogging_p.h"
