@@ -7,6 +7,7 @@
 #include "qstatesync_global.h"
 #include "qstatesyncnamespace.h"
 
+#include <QtCore/qjsonarray.h>
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qobject.h>
 #include <QtCore/qurl.h>

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# QStateSync's developer entry point. On a fresh Debian bookworm machine it installs what
+# is missing (Debian packages only), configures and builds in build/, then:
+#   ./dev.sh run    starts qstatesyncd with a demo state and says how to connect
+#   ./dev.sh test   builds and runs every test (ctest)
+#   ./dev.sh build  only builds
+set -euo pipefail
+
+cd "$(dirname "$0")"
+BUILD_DIR=build
+JOBS=${QSTATESYNC_JOBS:-2}
+
+# Debian packages the build and the tests need.
+PACKAGES=(
+    cmake ninja-build g++ pkg-config
+    qt6-base-dev qt6-websockets-dev qt6-declarative-dev
+    libssl3 openssl ca-certificates
+)
+
+say() { printf '==> %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+    local missing=()
+    local package
+    for package in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$package")
+    done
+    # Node.js and npm run the interop tests; any installation that provides both commands
+    # will do (Node.js from other sources brings its own npm).
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        missing+=(nodejs npm)
+    fi
+    if [ ${#missing[@]} -eq 0 ]; then
+        return
+    fi
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+    install_missing
+    if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+        say "configuring in $BUILD_DIR/"
+        cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    fi
+    say "building"
+    cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+run_server() {
+    build
+    local port=${QSTATESYNC_PORT:-5000}
+    local host=${QSTATESYNC_HOST:-127.0.0.1}
+    cat <<TXT
+
+qstatesyncd serves the state "demo" on ws://$host:$port (Ctrl+C stops it).
+Connect with:
+  - Qt:  QStateSyncClient client(QUrl("ws://$host:$port"), "me");
+         client.connectToState("demo");
+  - any WebSocket client: open ws://$host:$port/?identifier=me, then send
+         {"type":2,"data":{"stateIdentifier":"demo"}}
+         {"type":3,"data":{"updates":{"title":"hello"}}}
+    and every client joined to "demo" receives {"type":3,"data":{"updates":{...}}}.
+Set QSTATESYNC_PORT or QSTATESYNC_HOST to serve elsewhere.
+
+TXT
+    exec "$BUILD_DIR/bin/qstatesyncd" --port "$port" --host "$host" --state demo
+}
+
+run_tests() {
+    build
+    say "testing"
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+}
+
+case "${1:-}" in
+    run) run_server ;;
+    test) run_tests ;;
+    build) build ;;
+    *)
+        echo "usage: ./dev.sh run | test | build" >&2
+        exit 2
+        ;;
+esac
