@@ -18,7 +18,10 @@ QStateSyncConnection::QStateSyncConnection(QStateSyncerPrivate *server, QWebSock
     , m_clientInformation(clientInformation)
     , m_v2(webSocket->subprotocol() == QLatin1String(QStateSyncProtocol::subprotocolV2))
 {
+    // Own the socket too, so that it goes away with the connection whatever QWebSocket
+    // does with the socket it was upgraded from.
     webSocket->setParent(this);
+    tcpSocket->setParent(this);
     connect(webSocket, &QWebSocket::textMessageReceived, this,
             &QStateSyncConnection::onTextMessage);
     connect(webSocket, &QWebSocket::binaryMessageReceived, this,

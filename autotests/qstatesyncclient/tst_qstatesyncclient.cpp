@@ -55,9 +55,15 @@ private:
     std::unique_ptr<QStateSyncer> m_server;
     std::unique_ptr<QStateSyncClient> makeClient(const QString &identifier,
                                                  const QString &token = QString());
-    std::unique_ptr<QStateSyncClient> joinedClient(const QString &identifier, const QString &state);
+    std::unique_ptr<QStateSyncClient> joinedClient(const QString &identifier, const QString &state)
+    {
+        return TestSupport::joinedClient(*m_server, identifier, state);
+    }
     void createState(const QString &identifier, const QJsonObject &initial = QJsonObject(),
-                     QStateSync::MergeMode mode = QStateSync::MergeMode::Deep);
+                     QStateSync::MergeMode mode = QStateSync::MergeMode::Deep)
+    {
+        QVERIFY(!TestSupport::createState(*m_server, identifier, initial, mode).isNull());
+    }
 };
 
 void tst_QStateSyncClient::init()
@@ -75,27 +81,6 @@ std::unique_ptr<QStateSyncClient> tst_QStateSyncClient::makeClient(const QString
                                                                    const QString &token)
 {
     return std::make_unique<QStateSyncClient>(urlOf(*m_server), identifier, token);
-}
-
-std::unique_ptr<QStateSyncClient> tst_QStateSyncClient::joinedClient(const QString &identifier,
-                                                                     const QString &state)
-{
-    auto client = makeClient(identifier);
-    QSignalSpy joined(client.get(), &QStateSyncClient::joined);
-    client->connectToState(state);
-    if (!joined.wait(Timeout))
-        qWarning("client %s did not join %s", qPrintable(identifier), qPrintable(state));
-    return client;
-}
-
-void tst_QStateSyncClient::createState(const QString &identifier, const QJsonObject &initial,
-                                       QStateSync::MergeMode mode)
-{
-    QStateSyncStateOptions options;
-    options.setIdentifier(identifier);
-    options.setInitialValue(initial);
-    options.setMergeMode(mode);
-    QVERIFY(!m_server->createState(options).isNull());
 }
 
 void tst_QStateSyncClient::statusTransitionsAndSignals()

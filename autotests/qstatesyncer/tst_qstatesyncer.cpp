@@ -49,29 +49,7 @@ private Q_SLOTS:
     void joiningAnotherStateLeavesTheFirst();
     void leaveStateAnswersStateLeft();
     void rewrittenUpdateDeeperThanTheLimitIsRefused();
-
-private:
-    std::unique_ptr<QStateSyncer> startServer();
-    static QString createState(QStateSyncer &server, const QString &identifier,
-                               const QJsonObject &initial = QJsonObject());
 };
-
-std::unique_ptr<QStateSyncer> tst_QStateSyncer::startServer()
-{
-    auto server = std::make_unique<QStateSyncer>();
-    if (!server->listen(QHostAddress::LocalHost, 0))
-        qFatal("cannot listen: %s", qPrintable(server->errorString()));
-    return server;
-}
-
-QString tst_QStateSyncer::createState(QStateSyncer &server, const QString &identifier,
-                                      const QJsonObject &initial)
-{
-    QStateSyncStateOptions options;
-    options.setIdentifier(identifier);
-    options.setInitialValue(initial);
-    return server.createState(options);
-}
 
 void tst_QStateSyncer::createStateReturnsIdentifierOrNull()
 {

@@ -62,7 +62,10 @@ private Q_SLOTS:
 
 private:
     std::unique_ptr<QStateSyncClient> joinedClient(const QString &identifier, const QString &state,
-                                                   const QString &token = QString());
+                                                   const QString &token = QString())
+    {
+        return TestSupport::joinedClient(*m_syncer, identifier, state, token);
+    }
     std::unique_ptr<QStateSyncer> m_syncer;
 };
 
@@ -75,18 +78,6 @@ void tst_SeedFeatures::init()
 void tst_SeedFeatures::cleanup()
 {
     m_syncer.reset();
-}
-
-std::unique_ptr<QStateSyncClient> tst_SeedFeatures::joinedClient(const QString &identifier,
-                                                                 const QString &state,
-                                                                 const QString &token)
-{
-    auto client = std::make_unique<QStateSyncClient>(urlOf(*m_syncer), identifier, token);
-    QSignalSpy joined(client.get(), &QStateSyncClient::joined);
-    client->connectToState(state);
-    if (!joined.wait(Timeout))
-        qWarning("%s did not join %s", qPrintable(identifier), qPrintable(state));
-    return client;
 }
 
 namespace {

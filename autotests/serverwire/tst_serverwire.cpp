@@ -57,7 +57,6 @@ private Q_SLOTS:
     void tooDeepUpdateIsRefusedAndNeverStored();
 
 private:
-    std::unique_ptr<QStateSyncer> startServer();
     QTemporaryDir m_dir;
     std::unique_ptr<LogCapture> m_log;
 };
@@ -76,14 +75,6 @@ void tst_ServerWire::init()
 void tst_ServerWire::cleanup()
 {
     LogCapture::clear();
-}
-
-std::unique_ptr<QStateSyncer> tst_ServerWire::startServer()
-{
-    auto server = std::make_unique<QStateSyncer>();
-    if (!server->listen(QHostAddress::LocalHost, 0))
-        qFatal("cannot listen: %s", qPrintable(server->errorString()));
-    return server;
 }
 
 void tst_ServerWire::listensOnPortZeroAndCloses()
@@ -333,9 +324,7 @@ void tst_ServerWire::joinUnknownStateAnswersStateNotFound()
 void tst_ServerWire::updateIsBroadcastToEveryClientWithRequestIdForSenderOnly()
 {
     const auto server = startServer();
-    QStateSyncStateOptions options;
-    options.setIdentifier("room");
-    server->createState(options);
+    createState(*server, "room");
 
     std::vector<std::unique_ptr<RawClient>> clients;
     for (int i = 0; i < 4; ++i) {
@@ -437,9 +426,7 @@ void tst_ServerWire::v1ClientsStayConsistentAfterNestedUpdates()
 void tst_ServerWire::broadcastIsEncodedOncePerProtocolFlavour()
 {
     const auto server = startServer();
-    QStateSyncStateOptions options;
-    options.setIdentifier("s");
-    server->createState(options);
+    createState(*server, "s");
     std::vector<std::unique_ptr<RawClient>> v2Clients;
     for (int i = 0; i < 10; ++i) {
         v2Clients.push_back(std::make_unique<RawClient>(RawClient::V2));
@@ -568,9 +555,7 @@ void tst_ServerWire::malformedInputGetsACodeAndTheConnectionStaysUsable()
     QFETCH(QString, code);
 
     const auto server = startServer();
-    QStateSyncStateOptions options;
-    options.setIdentifier("s");
-    server->createState(options);
+    createState(*server, "s");
     RawClient bystander;
     QVERIFY(bystander.open(urlOf(*server), "bystander"));
     bystander.joinAndWait("s");
@@ -607,9 +592,7 @@ void tst_ServerWire::oversizedMessageClosesWith1009()
 {
     const auto server = startServer();
     server->setMaxMessageSize(1024);
-    QStateSyncStateOptions options;
-    options.setIdentifier("s");
-    server->createState(options);
+    createState(*server, "s");
     RawClient other;
     QVERIFY(other.open(urlOf(*server), "other"));
     other.joinAndWait("s");
@@ -630,9 +613,7 @@ void tst_ServerWire::oversizedMessageClosesWith1009()
 void tst_ServerWire::tooDeepUpdateIsRefusedAndNeverStored()
 {
     const auto server = startServer();
-    QStateSyncStateOptions options;
-    options.setIdentifier("s");
-    server->createState(options);
+    createState(*server, "s");
     RawClient client;
     QVERIFY(client.open(urlOf(*server), "a"));
     client.joinAndWait("s");

@@ -8,6 +8,7 @@
 // server exactly as the wire sees it), a raw HTTP handshake (to read status lines the
 // WebSocket API hides), and a self-signed certificate made on the spot.
 
+#include <QStateSyncClient>
 #include <QStateSyncer>
 
 #include <QtCore/qjsonarray.h>
@@ -31,6 +32,41 @@ inline QUrl urlOf(const QStateSyncer &server)
     return QUrl(QStringLiteral("%1://127.0.0.1:%2/")
                         .arg(server.isSecure() ? QStringLiteral("wss") : QStringLiteral("ws"))
                         .arg(server.serverPort()));
+}
+
+// A server on a free port of 127.0.0.1.
+inline std::unique_ptr<QStateSyncer> startServer()
+{
+    auto server = std::make_unique<QStateSyncer>();
+    if (!server->listen(QHostAddress::LocalHost, 0))
+        qFatal("cannot listen: %s", qPrintable(server->errorString()));
+    return server;
+}
+
+// Creates a state; returns its identifier, or a null string when it exists already.
+inline QString createState(QStateSyncer &server, const QString &identifier,
+                           const QJsonObject &initialValue = QJsonObject(),
+                           QStateSync::MergeMode mode = QStateSync::MergeMode::Deep)
+{
+    QStateSyncStateOptions options;
+    options.setIdentifier(identifier);
+    options.setInitialValue(initialValue);
+    options.setMergeMode(mode);
+    return server.createState(options);
+}
+
+// A QStateSyncClient that joined state (it warns when it could not).
+inline std::unique_ptr<QStateSyncClient> joinedClient(const QStateSyncer &server,
+                                                      const QString &identifier,
+                                                      const QString &state,
+                                                      const QString &token = QString())
+{
+    auto client = std::make_unique<QStateSyncClient>(urlOf(server), identifier, token);
+    QSignalSpy joined(client.get(), &QStateSyncClient::joined);
+    client->connectToState(state);
+    if (!joined.wait(Timeout))
+        qWarning("client %s did not join %s", qPrintable(identifier), qPrintable(state));
+    return client;
 }
 
 inline QJsonObject parse(const QString &text)
