@@ -73,7 +73,10 @@ QStateSyncAuthorizationRequest::QStateSyncAuthorizationRequest(
     : QStateSyncRequest(parent)
     , d(std::make_unique<QStateSyncAuthorizationRequestPrivate>())
 {
-    const QUrlQuery query(url);
+    // Query strings are form-encoded: '+' stands for a space, as the original server and
+    // every web server read it. A literal plus arrives as %2B.
+    const QUrlQuery query(
+            url.query(QUrl::FullyEncoded).replace(QLatin1Char('+'), QLatin1String("%20")));
     d->url = url;
     d->clientIdentifier = query.queryItemValue(QStringLiteral("identifier"), QUrl::FullyDecoded);
     d->token = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);

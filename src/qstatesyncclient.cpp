@@ -26,12 +26,14 @@ using namespace QStateSyncProtocol;
 
     \section1 Protocols
 
-    The client announces QStateSync's protocol v2 as a WebSocket subprotocol. A
-    QStateSyncer accepts it; the original JavaScript server does not, and the client then
-    speaks v1 with it (protocolVersion() tells which). In v1 there are no versions, no
-    acknowledgements, no error codes (the client derives them from the message type), no
-    leaving and no atomic append: append() sends the whole new array, as the original's
-    clients do.
+    The client offers QStateSync's protocol v2 during the WebSocket handshake, as the
+    subprotocol \c qstatesync.v2 after a v1 fallback token. A QStateSyncer selects v2. The
+    original JavaScript server selects the first token it is offered, or none, and the
+    client then speaks v1 with it (protocolVersion() tells which). In v1 there are no
+    versions, no acknowledgements, no error codes (the client derives them from the
+    message type), no leaving and no atomic append: append() sends the whole new array,
+    as the original's clients do, and the copy merges one level deep as the original's
+    does.
 
     \section1 Updates
 

@@ -86,7 +86,8 @@ void QStateSyncClientPrivate::open()
 
     QWebSocketHandshakeOptions options;
     if (requestedProtocol == QStateSyncClient::ProtocolV2)
-        options.setSubprotocols({QString::fromLatin1(subprotocolV2)});
+        options.setSubprotocols(
+                {QString::fromLatin1(subprotocolV1), QString::fromLatin1(subprotocolV2)});
     if (!sslConfiguration.isNull())
         socket->setSslConfiguration(sslConfiguration);
     errorReportedForAttempt = false;
@@ -136,12 +137,9 @@ void QStateSyncClientPrivate::onDisconnected()
             || status == QStateSyncClient::Joining || status == QStateSyncClient::Joined;
     joinedState.clear();
     resyncing = false;
-    const QSet<qint64> unacknowledged = std::exchange(pendingRequests, {});
-    for (qint64 requestId : unacknowledged) {
-        Q_EMIT q->updateFailed(requestId, Error::ConnectionFailed,
-                               QStringLiteral("The connection closed before the server "
-                                              "acknowledged the update"));
-    }
+    failPending(Error::ConnectionFailed,
+                QStringLiteral("The connection closed before the server acknowledged the "
+                               "update"));
     // A connection that never opened failed: the error signal (before or after this one)
     // says why.
     setStatus(attemptConnected && status != QStateSyncClient::Error ? QStateSyncClient::Unconnected
@@ -217,10 +215,23 @@ void QStateSyncClientPrivate::writeFromQml(const QString &key, const QVariant &n
     sendChange(MessageType::UpdateState, QJsonObject{{key, QJsonValue::fromVariant(newValue)}});
 }
 
+QString QStateSyncClientPrivate::leftBeforeAcknowledgement()
+{
+    return QStringLiteral("The client left the state before the server acknowledged the "
+                          "update; the server may still have applied it");
+}
+
 Error QStateSyncClientPrivate::errorOf(const QJsonObject &data, Error fallback)
 {
     const QJsonValue code = data.value(QLatin1String("code"));
     return code.isString() ? QStateSync::errorFromCode(code.toString()) : fallback;
+}
+
+void QStateSyncClientPrivate::failPending(Error code, const QString &message)
+{
+    const QSet<qint64> unacknowledged = std::exchange(pendingRequests, {});
+    for (qint64 requestId : unacknowledged)
+        Q_EMIT q->updateFailed(requestId, code, message);
 }
 
 void QStateSyncClientPrivate::onTextMessage(const QString &text)
@@ -271,7 +282,11 @@ void QStateSyncClientPrivate::onTextMessage(const QString &text)
 void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
 {
     const QString identifier = data.value(QLatin1String("stateIdentifier")).toString(desiredState);
-    joinedState = identifier;
+    const QString previousState = std::exchange(joinedState, identifier);
+    // The server moved the client out of the state it was in: what it sent there will not
+    // be acknowledged here.
+    if (!previousState.isEmpty() && previousState != identifier)
+        failPending(Error::NotJoined, leftBeforeAcknowledgement());
     if (identifier != desiredState)
         return; // an answer to a join the application has replaced since
     const QJsonObject newValue = data.value(QLatin1String("state")).toObject();
@@ -421,6 +436,7 @@ void QStateSyncClientPrivate::handleLeft(const QJsonObject &data)
     if (identifier != joinedState)
         return;
     joinedState.clear();
+    failPending(Error::NotJoined, leftBeforeAcknowledgement());
     if (status == QStateSyncClient::Joined)
         setStatus(QStateSyncClient::Connected);
     Q_EMIT q->left(identifier);
@@ -435,11 +451,7 @@ void QStateSyncClientPrivate::handleRemoved(const QJsonObject &data)
             = QStateSync::removalReasonFromName(data.value(QLatin1String("reason")).toString());
     joinedState.clear();
     resyncing = false;
-    const QSet<qint64> unacknowledged = std::exchange(pendingRequests, {});
-    for (qint64 requestId : unacknowledged) {
-        Q_EMIT q->updateFailed(requestId, Error::StateRemoved,
-                               QStringLiteral("The state was removed"));
-    }
+    failPending(Error::StateRemoved, QStringLiteral("The state was removed"));
     if (desiredState == identifier) {
         setDesiredState(QString());
         setStatus(QStateSyncClient::Connected);

@@ -86,6 +86,8 @@ private:
     void handleRemoved(const QJsonObject &data);
     void handleLeft(const QJsonObject &data);
     void resync();
+    void failPending(QStateSync::Error code, const QString &message);
+    static QString leftBeforeAcknowledgement();
     void replaceValue(const QJsonObject &newValue, const QStringList &touched);
     bool versionInSequence(const QJsonObject &data);
     static QStateSync::Error errorOf(const QJsonObject &data, QStateSync::Error fallback);

@@ -132,6 +132,12 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
                                      QJsonValue::Undefined, stateIdentifier));
         return;
     }
+    // A client already joined asks again to resync: it was let in, so it needs no new
+    // permission (a refusal now would leave it joined on the server but not in its copy).
+    if (connection->joinedState() == stateIdentifier) {
+        finishJoin(connection, stateIdentifier, nullptr);
+        return;
+    }
     if (const auto filter = state->options.allowConnectingClient();
         filter && !filter(connection->clientInformation())) {
         qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
@@ -178,14 +184,24 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
                                      QJsonValue::Undefined, stateIdentifier));
         return;
     }
-    if (connection->joinedState() != stateIdentifier && !connection->joinedState().isEmpty())
-        depart(connection, true);
+    // The state may have gone while the hook deferred: the client then stays where it was.
     const auto state = states.value(stateIdentifier);
     if (!state) {
         connection->send(encodeError(MessageType::StateConnectionError, Error::StateNotFound,
                                      QStringLiteral("State %1 does not exist").arg(stateIdentifier),
                                      QJsonValue::Undefined, stateIdentifier));
         return;
+    }
+    if (connection->joinedState() != stateIdentifier && !connection->joinedState().isEmpty()) {
+        depart(connection, true);
+        // Leaving may have run a selfDestruct hook that removed the state asked for.
+        if (state->removed) {
+            connection->send(
+                    encodeError(MessageType::StateConnectionError, Error::StateNotFound,
+                                QStringLiteral("State %1 does not exist").arg(stateIdentifier),
+                                QJsonValue::Undefined, stateIdentifier));
+            return;
+        }
     }
     const bool rejoin = connection->joinedState() == stateIdentifier;
     if (!rejoin) {

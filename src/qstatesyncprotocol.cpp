@@ -27,8 +27,9 @@ bool isIntegral(const QJsonValue &value)
 {
     if (!value.isDouble())
         return false;
+    // The range check comes first: converting an out-of-range double is undefined.
     const double number = value.toDouble();
-    return number == double(qint64(number)) && number >= -2147483648.0 && number <= 2147483647.0;
+    return number >= -2147483648.0 && number <= 2147483647.0 && number == double(int(number));
 }
 
 // Reads the optional request id into message; false when it is there but unusable.

@@ -25,8 +25,12 @@
 // here and nowhere else. doc/protocol.md describes it.
 namespace QStateSyncProtocol {
 
-// Announced by QStateSyncClient as a WebSocket subprotocol. A peer that announces nothing
-// speaks v1, the protocol of the JavaScript server-state-sync.
+// QStateSyncClient offers two WebSocket subprotocols, in this order: v1 fallback, then v2.
+// A QStateSyncer supports only v2 and selects it. The original JavaScript server (the ws
+// package with no protocol handler) selects whatever is offered first, so it answers with
+// the v1 token; a server that selects nothing speaks v1 too. A client that offers nothing
+// is served v1.
+inline constexpr char subprotocolV1[] = "qstatesync.v1";
 inline constexpr char subprotocolV2[] = "qstatesync.v2";
 
 namespace MessageType {

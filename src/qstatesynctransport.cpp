@@ -246,7 +246,8 @@ void QStateSyncTransport::readHead(QTcpSocket *socket)
     const QByteArray data = socket->peek(m_limits.maxHeaderSize + 4);
     const qsizetype end = data.indexOf("\r\n\r\n");
     if (end < 0) {
-        if (data.size() > m_limits.maxHeaderSize) {
+        // Only a peek of the whole allowance without the terminator means too large.
+        if (data.size() >= m_limits.maxHeaderSize + 4) {
             qCInfo(lcStateSyncTransport).nospace()
                     << "request head from " << socket->peerAddress().toString()
                     << " is larger than " << m_limits.maxHeaderSize << " bytes";
@@ -312,6 +313,10 @@ void QStateSyncTransport::finishAuthorization(QTcpSocket *socket)
     case QStateSyncRequest::Accepted:
         pending->clientInformation = request->clientInformation();
         pending->handedOver = true;
+        // QWebSocketServer answers the handshake at once from the bytes already read; the
+        // deadline no longer applies.
+        if (pending->timer)
+            pending->timer->stop();
         disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
         m_webSocketServer->handleConnection(socket);
         break;

@@ -49,6 +49,7 @@ private Q_SLOTS:
     void v1ModeWithOurServer();
     void versionGapTriggersResync();
     void pendingUpdateFailsWhenTheConnectionDrops();
+    void pendingUpdateFailsWhenTheClientLeaves();
     void wssWithTrustedCertificate();
 
 private:
@@ -543,6 +544,36 @@ void tst_QStateSyncClient::pendingUpdateFailsWhenTheConnectionDrops()
     QCOMPARE(failed.at(0).at(0).toLongLong(), id);
     QCOMPARE(failed.at(0).at(1).value<Error>(), Error::ConnectionFailed);
     QCOMPARE(client->status(), QStateSyncClient::Unconnected);
+}
+
+void tst_QStateSyncClient::pendingUpdateFailsWhenTheClientLeaves()
+{
+    createState("s");
+    createState("t");
+    QList<QPointer<QStateSyncUpdateRequest>> held;
+    connect(m_server.get(), &QStateSyncer::updateRequested, this,
+            [&](QStateSyncUpdateRequest *request) {
+                request->defer();
+                held.append(request);
+            });
+    auto client = joinedClient("alice", "s");
+    QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
+    const qint64 first = client->updateState(QVariantMap{{"a", 1}});
+    QTRY_COMPARE(held.size(), 1);
+    QSignalSpy joined(client.get(), &QStateSyncClient::joined);
+    client->connectToState("t");
+    QVERIFY(joined.wait(Timeout));
+    QCOMPARE(failed.count(), 1);
+    QCOMPARE(failed.at(0).at(0).toLongLong(), first);
+    QCOMPARE(failed.at(0).at(1).value<Error>(), Error::NotJoined);
+
+    const qint64 second = client->updateState(QVariantMap{{"b", 1}});
+    QTRY_COMPARE(held.size(), 2);
+    QSignalSpy left(client.get(), &QStateSyncClient::left);
+    client->leaveState();
+    QVERIFY(left.wait(Timeout));
+    QCOMPARE(failed.count(), 2);
+    QCOMPARE(failed.at(1).at(0).toLongLong(), second);
 }
 
 void tst_QStateSyncClient::wssWithTrustedCertificate()

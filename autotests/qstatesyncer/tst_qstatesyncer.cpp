@@ -47,6 +47,8 @@ private Q_SLOTS:
     void deepMergeDeletesKeysWithNull();
     void notificationSignals();
     void joiningAnotherStateLeavesTheFirst();
+    void joinOfAStateRemovedMeanwhileKeepsTheClientWhereItWas();
+    void rejoiningTheJoinedStateNeedsNoNewPermission();
     void leaveStateAnswersStateLeft();
     void rewrittenUpdateDeeperThanTheLimitIsRefused();
 };
@@ -690,6 +692,48 @@ void tst_QStateSyncer::joiningAnotherStateLeavesTheFirst()
     client.join("three");
     QVERIFY(!client.take(8).isEmpty());
     QCOMPARE(server->clientsOfState("two"), QStringList{"a"});
+}
+
+void tst_QStateSyncer::joinOfAStateRemovedMeanwhileKeepsTheClientWhereItWas()
+{
+    const auto server = startServer();
+    createState(*server, "a");
+    createState(*server, "b");
+    QPointer<QStateSyncJoinRequest> deferred;
+    connect(server.get(), &QStateSyncer::joinRequested, this, [&](QStateSyncJoinRequest *request) {
+        if (request->stateIdentifier() == QLatin1String("b")) {
+            request->defer();
+            deferred = request;
+        }
+    });
+    RawClient client;
+    QVERIFY(client.open(urlOf(*server), "c"));
+    client.joinAndWait("a");
+    client.join("b");
+    QTRY_VERIFY(deferred);
+    server->removeState("b");
+    deferred->accept();
+    QCOMPARE(client.takeData(8).value("code").toString(), QStringLiteral("state_not_found"));
+    QCOMPARE(server->clientsOfState("a"), QStringList{"c"});
+    client.update(QJsonObject{{"still", "here"}}, 1);
+    QCOMPARE(client.takeData(3).value("requestId").toInt(), 1);
+}
+
+void tst_QStateSyncer::rejoiningTheJoinedStateNeedsNoNewPermission()
+{
+    const auto server = startServer();
+    int asked = 0;
+    QStateSyncStateOptions options;
+    options.setIdentifier("s");
+    options.setAllowConnectingClient([&](const QVariantMap &) { return ++asked == 1; });
+    server->createState(options);
+    RawClient client;
+    QVERIFY(client.open(urlOf(*server), "c"));
+    client.joinAndWait("s");
+    // A resync asks for the joined state again: the client is in, and stays in.
+    QCOMPARE(client.joinAndWait("s").value("stateIdentifier").toString(), QStringLiteral("s"));
+    QCOMPARE(asked, 1);
+    QCOMPARE(server->clientsOfState("s"), QStringList{"c"});
 }
 
 void tst_QStateSyncer::leaveStateAnswersStateLeft()
