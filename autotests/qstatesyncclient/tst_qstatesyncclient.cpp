@@ -487,6 +487,7 @@ void tst_QStateSyncClient::versionGapTriggersResync()
     QWebSocket *peer = nullptr;
     connect(&scripted, &QWebSocketServer::newConnection, this, [&] {
         peer = scripted.nextPendingConnection();
+        peer->setParent(&scripted);
         connect(peer, &QWebSocket::textMessageReceived, this,
                 [&](const QString &text) { fromClient.append(parse(text)); });
     });
