@@ -51,6 +51,7 @@ void QStateSyncConnection::sendFrame(const QByteArray &frame)
     // (pongs, close) whole and synchronously on this thread, so frames never interleave.
     if (m_gone || !m_tcpSocket || m_webSocket->state() != QAbstractSocket::ConnectedState)
         return;
+    m_server->counters.bytesSent += quint64(frame.size());
     m_tcpSocket->write(frame);
 }
 

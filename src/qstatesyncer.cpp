@@ -3,6 +3,7 @@
 
 #include "qstatesyncer.h"
 #include "qstatesyncauthorizationrequest.h"
+#include "qstatesynchttprequest.h"
 #include "qstatesyncjoinrequest.h"
 #include "qstatesyncupdaterequest.h"
 #include "qstatesyncconnection_p.h"
@@ -149,6 +150,15 @@
 */
 
 /*!
+    \fn void QStateSyncer::httpRequested(QStateSyncHttpRequest *request)
+
+    This signal is emitted for every plain HTTP request (GET or HEAD, without a WebSocket
+    upgrade) that reaches the server's port, so health checks and metrics can be served
+    there. Call \l{QStateSyncHttpRequest::}{respond()} on \a request; unanswered, the
+    request gets \c{426 Upgrade Required}.
+*/
+
+/*!
     \fn void QStateSyncer::stateCreated(const QString &stateIdentifier)
 
     This signal is emitted when createState() created the state \a stateIdentifier.
@@ -230,7 +240,13 @@
 QStateSyncer::QStateSyncer(QObject *parent)
     : QObject(parent)
     , d(std::make_unique<QStateSyncerPrivate>(this))
-{ }
+{
+    // So the hooks work through queued connections and QSignalSpy.
+    qRegisterMetaType<QStateSyncAuthorizationRequest *>();
+    qRegisterMetaType<QStateSyncJoinRequest *>();
+    qRegisterMetaType<QStateSyncUpdateRequest *>();
+    qRegisterMetaType<QStateSyncHttpRequest *>();
+}
 
 /*!
     Closes every connection and destroys the server and its states.
@@ -477,6 +493,58 @@ QStringList QStateSyncer::clientsOfState(const QString &stateIdentifier) const
 int QStateSyncer::clientCount() const
 {
     return int(d->connections.size());
+}
+
+/*!
+    Returns how many changes (updates and appends) the server applied since it was
+    created, from clients and from the server side.
+*/
+quint64 QStateSyncer::updatesApplied() const
+{
+    return d->counters.updatesApplied;
+}
+
+/*!
+    Returns how many changes the server refused since it was created: by a hook, or for
+    being too deep or appending to something that is not an array.
+*/
+quint64 QStateSyncer::updatesRefused() const
+{
+    return d->counters.updatesRefused;
+}
+
+/*!
+    Returns how many WebSocket messages clients sent since the server was created.
+*/
+quint64 QStateSyncer::messagesReceived() const
+{
+    return d->counters.messagesReceived;
+}
+
+/*!
+    Returns how many client messages were refused for not being valid protocol messages
+    (invalid JSON, wrong types, unknown types, binary frames, too deep, ...).
+*/
+quint64 QStateSyncer::messagesRefused() const
+{
+    return d->counters.messagesRefused;
+}
+
+/*!
+    Returns the bytes of message text clients sent since the server was created.
+*/
+quint64 QStateSyncer::bytesReceived() const
+{
+    return d->counters.bytesReceived;
+}
+
+/*!
+    Returns the bytes of WebSocket frames the server sent to clients since it was
+    created (frame headers included).
+*/
+quint64 QStateSyncer::bytesSent() const
+{
+    return d->counters.bytesSent;
 }
 
 /*!

@@ -19,6 +19,7 @@
 #include <optional>
 
 class QStateSyncAuthorizationRequest;
+class QStateSyncHttpRequest;
 class QStateSyncJoinRequest;
 class QStateSyncUpdateRequest;
 class QStateSyncerPrivate;
@@ -73,6 +74,13 @@ public:
     Q_INVOKABLE QStringList clientsOfState(const QString &stateIdentifier) const;
     int clientCount() const;
 
+    Q_INVOKABLE quint64 updatesApplied() const;
+    Q_INVOKABLE quint64 updatesRefused() const;
+    Q_INVOKABLE quint64 messagesReceived() const;
+    Q_INVOKABLE quint64 messagesRefused() const;
+    Q_INVOKABLE quint64 bytesReceived() const;
+    Q_INVOKABLE quint64 bytesSent() const;
+
     bool updateStateValue(const QString &stateIdentifier, const QJsonObject &updates,
                           const QVariantMap &clientInformation = QVariantMap());
     bool appendToState(const QString &stateIdentifier, const QJsonObject &appends,
@@ -89,6 +97,7 @@ Q_SIGNALS:
     void authorizationRequested(QStateSyncAuthorizationRequest *request);
     void joinRequested(QStateSyncJoinRequest *request);
     void updateRequested(QStateSyncUpdateRequest *request);
+    void httpRequested(QStateSyncHttpRequest *request);
 
     void stateCreated(const QString &stateIdentifier);
     void stateRemoved(const QString &stateIdentifier, QStateSync::RemovalReason reason);

@@ -21,6 +21,8 @@ QStateSyncerPrivate::QStateSyncerPrivate(QStateSyncer *q)
     transport->setAuthorizer([this](QStateSyncAuthorizationRequest *request) {
         Q_EMIT this->q->authorizationRequested(request);
     });
+    transport->setHttpHandler(
+            [this](QStateSyncHttpRequest *request) { Q_EMIT this->q->httpRequested(request); });
     QObject::connect(transport, &QStateSyncTransport::clientConnected, q,
                      [this](QWebSocket *webSocket, QTcpSocket *tcpSocket,
                             const QString &clientIdentifier, const QVariantMap &information) {
@@ -67,6 +69,7 @@ void QStateSyncerPrivate::handleDisconnected(QStateSyncConnection *connection)
 
 void QStateSyncerPrivate::refuse(QStateSyncConnection *connection, const ClientMessage &message)
 {
+    ++counters.messagesRefused;
     qCInfo(lcStateSyncServer).noquote().nospace()
             << "refused a message from " << connection->peerDescription() << ": "
             << QStateSync::errorCode(message.error) << ": " << message.errorMessage;
@@ -76,7 +79,10 @@ void QStateSyncerPrivate::refuse(QStateSyncConnection *connection, const ClientM
 
 void QStateSyncerPrivate::handleMessage(QStateSyncConnection *connection, const QString &text)
 {
-    const ClientMessage message = decodeClientMessage(QStringView(text), maxNestingDepth);
+    const QByteArray utf8 = text.toUtf8();
+    ++counters.messagesReceived;
+    counters.bytesReceived += quint64(utf8.size());
+    const ClientMessage message = decodeClientMessage(QByteArrayView(utf8), maxNestingDepth);
     if (!message.isValid()) {
         refuse(connection, message);
         return;
@@ -99,6 +105,7 @@ void QStateSyncerPrivate::handleMessage(QStateSyncConnection *connection, const 
 
 void QStateSyncerPrivate::handleBinaryMessage(QStateSyncConnection *connection)
 {
+    ++counters.messagesReceived;
     ClientMessage message;
     message.error = Error::InvalidMessage;
     message.errorMessage = QStringLiteral("Binary frames are not supported: send JSON text");
@@ -441,6 +448,7 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
         QStateSyncMerge::apply(state.value, change.changes, state.options.mergeMode());
     }
     ++state.version;
+    ++counters.updatesApplied;
     state.broadcast(change.kind, change.changes, change.sender, change.requestId);
     Q_EMIT q->stateUpdated(state.identifier, notified, state.version);
 }
@@ -448,6 +456,7 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
 void QStateSyncerPrivate::refuseChange(const QStateSyncChange &change, Error error,
                                        const QString &message)
 {
+    ++counters.updatesRefused;
     if (!change.sender) {
         qCDebug(lcStateSyncServer).noquote()
                 << "server-side change refused:" << QStateSync::errorCode(error) << message;

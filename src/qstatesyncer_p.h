@@ -47,6 +47,17 @@ public:
     QMetaObject::Connection middlewareConnection;
     int maxNestingDepth = 64;
 
+    // Totals since the server was created, for monitoring.
+    struct Counters
+    {
+        quint64 updatesApplied = 0;
+        quint64 updatesRefused = 0;
+        quint64 messagesReceived = 0;
+        quint64 messagesRefused = 0;
+        quint64 bytesReceived = 0;
+        quint64 bytesSent = 0;
+    } counters;
+
 private:
     void addConnection(QWebSocket *webSocket, QTcpSocket *tcpSocket,
                        const QString &clientIdentifier, const QVariantMap &clientInformation);

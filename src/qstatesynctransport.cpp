@@ -3,6 +3,7 @@
 
 #include "qstatesynctransport_p.h"
 #include "qstatesyncauthorizationrequest.h"
+#include "qstatesynchttprequest.h"
 #include "qstatesynclogging_p.h"
 #include "qstatesyncprotocol_p.h"
 
@@ -18,6 +19,7 @@ struct QStateSyncTransport::Pending
 {
     QPointer<QTcpSocket> socket;
     QPointer<QStateSyncAuthorizationRequest> request;
+    QPointer<QStateSyncHttpRequest> http;
     QPointer<QTimer> timer;
     QString clientIdentifier;
     QVariantMap clientInformation;
@@ -68,6 +70,38 @@ RequestHead parseHead(const QByteArray &head)
     return result;
 }
 
+QByteArray reasonPhrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status < 400 ? "OK" : "Error";
+    }
+}
+
 // The request path without its query, which carries the token and must never be logged.
 QString loggablePath(const QUrl &url)
 {
@@ -95,6 +129,11 @@ QStateSyncTransport::~QStateSyncTransport()
 void QStateSyncTransport::setAuthorizer(const Authorizer &authorizer)
 {
     m_authorizer = authorizer;
+}
+
+void QStateSyncTransport::setHttpHandler(const HttpHandler &handler)
+{
+    m_httpHandler = handler;
 }
 
 void QStateSyncTransport::setLimits(const Limits &limits)
@@ -202,14 +241,18 @@ void QStateSyncTransport::acceptConnections()
             const auto pending = m_pending.value(socket);
             if (!pending)
                 return;
-            if (pending->request && !pending->request->isAnswered()) {
+            if (pending->http && !pending->http->isAnswered()) {
+                qCInfo(lcStateSyncTransport).nospace()
+                        << "HTTP request from " << socket->peerAddress().toString()
+                        << " was not answered within " << m_limits.handshakeTimeoutMs << " ms";
+                answerHttp(socket, 503, "No answer in time\n");
+            } else if (pending->request && !pending->request->isAnswered()) {
                 qCInfo(lcStateSyncTransport).nospace()
                         << "authorization of " << pending->clientIdentifier << " from "
                         << socket->peerAddress().toString() << " did not answer within "
                         << m_limits.handshakeTimeoutMs << " ms";
                 pending->request->cancel();
-                answerHttp(socket, 503, "Service Unavailable",
-                           "Authorization did not answer in time\n");
+                answerHttp(socket, 503, "Authorization did not answer in time\n");
             } else {
                 qCInfo(lcStateSyncTransport).nospace()
                         << "handshake from " << socket->peerAddress().toString()
@@ -252,7 +295,7 @@ void QStateSyncTransport::readHead(QTcpSocket *socket)
                     << "request head from " << socket->peerAddress().toString()
                     << " is larger than " << m_limits.maxHeaderSize << " bytes";
             pending->headRead = true;
-            answerHttp(socket, 431, "Request Header Fields Too Large", "Request head too large\n");
+            answerHttp(socket, 431, "Request head too large\n");
         }
         return;
     }
@@ -264,22 +307,30 @@ void QStateSyncTransport::authorize(QTcpSocket *socket, const QByteArray &head)
 {
     const auto pending = m_pending.value(socket);
     const RequestHead request = parseHead(head);
-    if (!request.valid || request.method != "GET" || !request.target.startsWith('/')) {
+    if (!request.valid || !request.target.startsWith('/')) {
         qCInfo(lcStateSyncTransport).nospace()
                 << "malformed HTTP request from " << socket->peerAddress().toString();
-        answerHttp(socket, 400, "Bad Request", "Malformed request\n");
+        answerHttp(socket, 400, "Malformed request\n");
         return;
     }
-    if (!request.header("upgrade").toLower().contains("websocket")) {
-        answerHttp(socket, 426, "Upgrade Required",
-                   "This is a QStateSync server: connect with a WebSocket\n");
-        return;
-    }
-
     QByteArray host = request.header("host");
     if (host.isEmpty())
         host = socket->localAddress().toString().toLatin1();
-    const QUrl url(QString::fromLatin1((m_secure ? "wss://" : "ws://") + host + request.target));
+    const bool upgrade = request.header("upgrade").toLower().contains("websocket");
+    const char *scheme
+            = m_secure ? (upgrade ? "wss://" : "https://") : (upgrade ? "ws://" : "http://");
+    const QUrl url(QString::fromLatin1(scheme + host + request.target));
+    if (!upgrade) {
+        if (request.method != "GET" && request.method != "HEAD")
+            answerHttp(socket, 405, "Only GET and HEAD are served here\n");
+        else
+            serveHttp(socket, request.method, url, request.headers);
+        return;
+    }
+    if (request.method != "GET") {
+        answerHttp(socket, 400, "A WebSocket upgrade is a GET request\n");
+        return;
+    }
 
     auto *authorization
             = new QStateSyncAuthorizationRequest(url, request.headers, socket->peerAddress(), this);
@@ -290,7 +341,7 @@ void QStateSyncTransport::authorize(QTcpSocket *socket, const QByteArray &head)
                 << "refused connection from " << socket->peerAddress().toString() << " to "
                 << loggablePath(url) << ": no client identifier";
         authorization->deleteLater();
-        answerHttp(socket, 401, "Unauthorized", "A client identifier is required\n");
+        answerHttp(socket, 401, "A client identifier is required\n");
         return;
     }
 
@@ -324,7 +375,7 @@ void QStateSyncTransport::finishAuthorization(QTcpSocket *socket)
         qCInfo(lcStateSyncTransport).nospace()
                 << "refused connection of " << pending->clientIdentifier << " from "
                 << socket->peerAddress().toString() << ": unauthorized";
-        answerHttp(socket, 401, "Unauthorized",
+        answerHttp(socket, 401,
                    request->rejectionMessage().isEmpty()
                            ? QByteArray("Unauthorized\n")
                            : request->rejectionMessage().toUtf8() + '\n');
@@ -334,14 +385,37 @@ void QStateSyncTransport::finishAuthorization(QTcpSocket *socket)
     }
 }
 
-void QStateSyncTransport::answerHttp(QTcpSocket *socket, int status, const QByteArray &reason,
-                                     const QByteArray &body)
+void QStateSyncTransport::serveHttp(QTcpSocket *socket, const QByteArray &method, const QUrl &url,
+                                    const QList<QPair<QByteArray, QByteArray>> &headers)
 {
-    QByteArray response = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reason + "\r\n";
-    response += "Content-Type: text/plain; charset=utf-8\r\n";
+    const auto pending = m_pending.value(socket);
+    auto *http = new QStateSyncHttpRequest(method, url, headers, socket->peerAddress(), this);
+    pending->http = http;
+    const bool headersOnly = method == "HEAD";
+    const QPointer<QTcpSocket> guard(socket);
+    connect(http, &QStateSyncHttpRequest::responded, this,
+            [this, guard, http, headersOnly](int status, const QByteArray &body,
+                                             const QByteArray &contentType) {
+                http->deleteLater();
+                if (guard)
+                    answerHttp(guard, status, body, contentType, headersOnly);
+            });
+    if (m_httpHandler)
+        m_httpHandler(http);
+    if (!http->isAnswered() && !http->isDeferred())
+        http->respond(426, "This is a QStateSync server: connect with a WebSocket\n");
+}
+
+void QStateSyncTransport::answerHttp(QTcpSocket *socket, int status, const QByteArray &body,
+                                     const QByteArray &contentType, bool headersOnly)
+{
+    QByteArray response
+            = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
+    response += "Content-Type: " + contentType + "\r\n";
     response += "Content-Length: " + QByteArray::number(body.size()) + "\r\n";
     response += "Connection: close\r\n\r\n";
-    response += body;
+    if (!headersOnly)
+        response += body;
     forget(socket);
     disconnect(socket, nullptr, this, nullptr);
     connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
@@ -360,6 +434,8 @@ void QStateSyncTransport::forget(QTcpSocket *socket)
         pending->request->cancel();
         pending->request->deleteLater();
     }
+    if (pending->http && !pending->http->isAnswered())
+        pending->http->deleteLater();
 }
 
 void QStateSyncTransport::takeWebSockets()

@@ -31,6 +31,7 @@ QT_BEGIN_NAMESPACE
 QT_END_NAMESPACE
 
 class QStateSyncAuthorizationRequest;
+class QStateSyncHttpRequest;
 
 // The transport layer of the server: it accepts TCP (or TLS) connections, reads the HTTP
 // upgrade request itself so that authorization can answer a real 401 before any WebSocket
@@ -50,11 +51,14 @@ public:
     // Called with every authorization request; when it returns without answering or
     // deferring it, the request is accepted.
     using Authorizer = std::function<void(QStateSyncAuthorizationRequest *request)>;
+    // Called with every plain HTTP request (GET or HEAD without an upgrade).
+    using HttpHandler = std::function<void(QStateSyncHttpRequest *request)>;
 
     explicit QStateSyncTransport(QObject *parent = nullptr);
     ~QStateSyncTransport() override;
 
     void setAuthorizer(const Authorizer &authorizer);
+    void setHttpHandler(const HttpHandler &handler);
     void setLimits(const Limits &limits);
     Limits limits() const;
 
@@ -82,12 +86,16 @@ private:
     void readHead(QTcpSocket *socket);
     void authorize(QTcpSocket *socket, const QByteArray &head);
     void finishAuthorization(QTcpSocket *socket);
-    void answerHttp(QTcpSocket *socket, int status, const QByteArray &reason,
-                    const QByteArray &body);
+    void serveHttp(QTcpSocket *socket, const QByteArray &method, const QUrl &url,
+                   const QList<QPair<QByteArray, QByteArray>> &headers);
+    void answerHttp(QTcpSocket *socket, int status, const QByteArray &body,
+                    const QByteArray &contentType = QByteArrayLiteral("text/plain; charset=utf-8"),
+                    bool headersOnly = false);
     void forget(QTcpSocket *socket);
     void takeWebSockets();
 
     Authorizer m_authorizer;
+    HttpHandler m_httpHandler;
     Limits m_limits;
     QSslConfiguration m_sslConfiguration;
     bool m_secure = false;

@@ -11,6 +11,7 @@
 #include "testsupport.h"
 
 #include <QStateSyncAuthorizationRequest>
+#include <QStateSyncHttpRequest>
 #include <QStateSyncer>
 
 #include <QtCore/qrandom.h>
@@ -35,6 +36,8 @@ private Q_SLOTS:
     void missingIdentifierGets401BeforeAnyWebSocket();
     void rejectedAuthorizationGets401();
     void plainHttpGets426AndMalformedHttpGets400();
+    void plainHttpIsHandedToTheHttpHook();
+    void countersFollowTraffic();
     void oversizedRequestHeadGets431();
     void silentConnectionIsClosedAfterHandshakeTimeout();
     void unansweredAuthorizationGets503();
@@ -192,6 +195,71 @@ void tst_ServerWire::plainHttpGets426AndMalformedHttpGets400()
                          "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n");
     QVERIFY(noKey.status == 400 || noKey.closedByServer);
     QCOMPARE(server->clientCount(), 0);
+}
+
+void tst_ServerWire::plainHttpIsHandedToTheHttpHook()
+{
+    const auto server = startServer();
+    QPointer<QStateSyncHttpRequest> deferred;
+    connect(server.get(), &QStateSyncer::httpRequested, this, [&](QStateSyncHttpRequest *request) {
+        if (request->path() == QLatin1String("/healthz")) {
+            QCOMPARE(request->header("x-probe"), QByteArray("1"));
+            request->respond(200, "ok\n");
+        } else if (request->path() == QLatin1String("/later")) {
+            request->defer();
+            deferred = request;
+        }
+    });
+    auto fetch = [&](const QByteArray &method, const QByteArray &path) {
+        return rawRequest(server->serverPort(),
+                          method + ' ' + path + " HTTP/1.1\r\nHost: x\r\nX-Probe: 1\r\n\r\n");
+    };
+    const HttpAnswer health = fetch("GET", "/healthz");
+    QCOMPARE(health.status, 200);
+    QVERIFY(health.head.contains("Content-Length: 3"));
+    QVERIFY(health.closedByServer);
+    QCOMPARE(fetch("HEAD", "/healthz").status, 200);
+    QCOMPARE(fetch("GET", "/other").status, 426);
+    QCOMPARE(fetch("POST", "/healthz").status, 405);
+
+    QTcpSocket later;
+    later.connectToHost(QHostAddress::LocalHost, server->serverPort());
+    QVERIFY(later.waitForConnected(Timeout));
+    later.write("GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+    QTRY_VERIFY(deferred);
+    QCOMPARE(later.bytesAvailable(), 0);
+    deferred->respond(404, "{}", "application/json");
+    QTRY_VERIFY(later.bytesAvailable() > 0);
+    QVERIFY(later.readAll().startsWith("HTTP/1.1 404 Not Found"));
+}
+
+void tst_ServerWire::countersFollowTraffic()
+{
+    const auto server = startServer();
+    QStateSyncStateOptions options;
+    options.setIdentifier("s");
+    options.setInterceptStateUpdate([](const QJsonObject &updates, const QVariantMap &) {
+        return updates.contains("no") ? std::nullopt : std::optional(updates);
+    });
+    server->createState(options);
+    RawClient client;
+    QVERIFY(client.open(urlOf(*server), "a"));
+    client.joinAndWait("s");
+    client.update(QJsonObject{{"x", 1}}, 1);
+    QVERIFY(!client.take(3).isEmpty());
+    client.update(QJsonObject{{"no", 1}}, 2);
+    QVERIFY(!client.take(9).isEmpty());
+    client.sendText("not json");
+    QVERIFY(!client.take(25).isEmpty());
+    server->updateStateValue("s", QJsonObject{{"y", 1}});
+    QVERIFY(!client.take(3).isEmpty());
+
+    QCOMPARE(server->messagesReceived(), 4u); // join, two updates, the bad one
+    QCOMPARE(server->messagesRefused(), 1u);
+    QCOMPARE(server->updatesApplied(), 2u);
+    QCOMPARE(server->updatesRefused(), 1u);
+    QVERIFY(server->bytesReceived() > 50);
+    QVERIFY(server->bytesSent() > 100);
 }
 
 void tst_ServerWire::oversizedRequestHeadGets431()

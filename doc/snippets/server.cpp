@@ -4,6 +4,7 @@
 // Code quoted by the documentation. It is compiled with the tests, so it stays true.
 
 #include <QStateSyncAuthorizationRequest>
+#include <QStateSyncHttpRequest>
 #include <QStateSyncUpdateRequest>
 #include <QStateSyncer>
 
@@ -103,4 +104,18 @@ void updateHook(QStateSyncer *syncer)
                          request->accept();
                      });
     //! [update-hook]
+}
+
+void http(QStateSyncer *syncer)
+{
+    //! [http]
+    QObject::connect(syncer, &QStateSyncer::httpRequested, syncer,
+                     [syncer](QStateSyncHttpRequest *request) {
+                         if (request->path() == QLatin1String("/healthz"))
+                             request->respond(200, "ok\n");
+                         else if (request->path() == QLatin1String("/clients"))
+                             request->respond(200, QByteArray::number(syncer->clientCount()));
+                         // anything else: 426 Upgrade Required
+                     });
+    //! [http]
 }
