@@ -14,6 +14,7 @@ public:
     QList<QPair<QByteArray, QByteArray>> headers;
     QHostAddress peerAddress;
     QVariantMap clientInformation;
+    QVariantMap publicInformation;
 };
 
 /*!
@@ -65,6 +66,21 @@ public:
 /*!
     \property QStateSyncAuthorizationRequest::clientInformation
     \brief the client information given to accept().
+*/
+
+/*!
+    \property QStateSyncAuthorizationRequest::publicInformation
+    \brief what the other clients of a state see of this client in its presence, for
+    example a display name. Empty by default.
+
+    Client information stays on the server; public information is sent to every client
+    joined to the same state. A join hook can still change it for one state (see
+    QStateSyncJoinRequest::publicInformation).
+*/
+
+/*!
+    \fn void QStateSyncAuthorizationRequest::publicInformationChanged()
+    This signal is emitted when publicInformation changes.
 */
 
 QStateSyncAuthorizationRequest::QStateSyncAuthorizationRequest(
@@ -141,6 +157,19 @@ QString QStateSyncAuthorizationRequest::peerAddressString() const
 QVariantMap QStateSyncAuthorizationRequest::clientInformation() const
 {
     return d->clientInformation;
+}
+
+QVariantMap QStateSyncAuthorizationRequest::publicInformation() const
+{
+    return d->publicInformation;
+}
+
+void QStateSyncAuthorizationRequest::setPublicInformation(const QVariantMap &information)
+{
+    if (isAnswered() || d->publicInformation == information)
+        return;
+    d->publicInformation = information;
+    Q_EMIT publicInformationChanged();
 }
 
 /*!

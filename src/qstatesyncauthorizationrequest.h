@@ -21,6 +21,8 @@ class Q_STATESYNC_EXPORT QStateSyncAuthorizationRequest : public QStateSyncReque
     Q_PROPERTY(QVariantMap headers READ headers CONSTANT)
     Q_PROPERTY(QString peerAddress READ peerAddressString CONSTANT)
     Q_PROPERTY(QVariantMap clientInformation READ clientInformation NOTIFY statusChanged)
+    Q_PROPERTY(QVariantMap publicInformation READ publicInformation WRITE setPublicInformation
+                       NOTIFY publicInformationChanged)
 
 public:
     ~QStateSyncAuthorizationRequest() override;
@@ -33,9 +35,14 @@ public:
     QHostAddress peerAddress() const;
     QString peerAddressString() const;
     QVariantMap clientInformation() const;
+    QVariantMap publicInformation() const;
+    void setPublicInformation(const QVariantMap &information);
 
 public Q_SLOTS:
     void accept(const QVariantMap &clientInformation = QVariantMap());
+
+Q_SIGNALS:
+    void publicInformationChanged();
 
 private:
     friend class QStateSyncTransport;

@@ -4,6 +4,7 @@
 #include "qstatesyncclient.h"
 #include "qstatesyncclient_p.h"
 #include "qstatesyncmerge_p.h"
+#include "qstatesyncpresencemodel.h"
 #include "qstatesyncstatemap_p.h"
 
 #include <QtCore/qjsonarray.h>
@@ -117,6 +118,45 @@ using namespace QStateSyncProtocol;
 /*!
     \property QStateSyncClient::state
     \brief the state's value as a QQmlPropertyMap, one property per top-level key.
+*/
+
+/*!
+    \property QStateSyncClient::presence
+    \brief who is joined to the same state, as a list model.
+
+    The model's own client is one of the rows. See QStateSyncPresenceModel.
+*/
+
+/*!
+    \property QStateSyncClient::presenceData
+    \brief the presence data this client shows to the others of its state.
+    \sa setPresenceData()
+*/
+
+/*!
+    \fn void QStateSyncClient::peerJoined(const QVariantMap &peer)
+
+    This signal is emitted when another client joined the state; \a peer holds its
+    presence, as QStateSyncPresenceModel::get() returns it.
+*/
+
+/*!
+    \fn void QStateSyncClient::peerLeft(const QVariantMap &peer)
+
+    This signal is emitted when another client left the state or its connection dropped;
+    \a peer holds its last presence.
+*/
+
+/*!
+    \fn void QStateSyncClient::peerChanged(const QVariantMap &peer)
+
+    This signal is emitted when a client of the state (this one included) changed its
+    presence data; \a peer holds its presence now.
+*/
+
+/*!
+    \fn void QStateSyncClient::presenceDataChanged()
+    This signal is emitted when presenceData changes.
 */
 
 /*!
@@ -405,6 +445,35 @@ QJsonObject QStateSyncClient::jsonValue() const
 QQmlPropertyMap *QStateSyncClient::state() const
 {
     return d->map;
+}
+
+QStateSyncPresenceModel *QStateSyncClient::presence() const
+{
+    return d->presence;
+}
+
+QVariantMap QStateSyncClient::presenceData() const
+{
+    return d->presenceData;
+}
+
+/*!
+    Sets what the other clients of the joined state see of this client, next to the
+    public information the server chose: for example a cursor position or whether it is
+    typing. The data is sent at once when the client is joined, and again each time it
+    joins a state; it is not part of the state's value and has no version. Other clients
+    see it in their presence() model and through peerChanged(). Needs protocol v2.
+*/
+void QStateSyncClient::setPresenceData(const QVariantMap &data)
+{
+    if (d->presenceData == data)
+        return;
+    d->presenceData = data;
+    if (d->status == Joined && d->protocol == ProtocolV2) {
+        d->socket->sendTextMessage(
+                QString::fromUtf8(encodeSetPresence(QJsonObject::fromVariantMap(data))));
+    }
+    Q_EMIT presenceDataChanged();
 }
 
 /*!

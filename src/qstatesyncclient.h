@@ -22,11 +22,13 @@ QT_BEGIN_NAMESPACE
 QT_END_NAMESPACE
 
 class QStateSyncClientPrivate;
+class QStateSyncPresenceModel;
 
 class Q_STATESYNC_EXPORT QStateSyncClient : public QObject
 {
     Q_OBJECT
-    Q_MOC_INCLUDE(<QtQml / qqmlpropertymap.h>)
+    Q_MOC_INCLUDE("QtQml/qqmlpropertymap.h")
+    Q_MOC_INCLUDE("qstatesyncpresencemodel.h")
     Q_PROPERTY(QUrl url READ url WRITE setUrl NOTIFY urlChanged)
     Q_PROPERTY(QString clientIdentifier READ clientIdentifier WRITE setClientIdentifier NOTIFY
                        clientIdentifierChanged)
@@ -35,6 +37,9 @@ class Q_STATESYNC_EXPORT QStateSyncClient : public QObject
     Q_PROPERTY(QString stateIdentifier READ stateIdentifier NOTIFY stateIdentifierChanged)
     Q_PROPERTY(qint64 version READ version NOTIFY versionChanged)
     Q_PROPERTY(QQmlPropertyMap *state READ state CONSTANT)
+    Q_PROPERTY(QStateSyncPresenceModel *presence READ presence CONSTANT)
+    Q_PROPERTY(QVariantMap presenceData READ presenceData WRITE setPresenceData NOTIFY
+                       presenceDataChanged)
     Q_PROPERTY(ProtocolVersion requestedProtocolVersion READ requestedProtocolVersion WRITE
                        setRequestedProtocolVersion NOTIFY requestedProtocolVersionChanged)
     Q_PROPERTY(ProtocolVersion protocolVersion READ protocolVersion NOTIFY protocolVersionChanged)
@@ -77,6 +82,9 @@ public:
     Q_INVOKABLE QVariantMap value() const;
     QJsonObject jsonValue() const;
     QQmlPropertyMap *state() const;
+    QStateSyncPresenceModel *presence() const;
+    QVariantMap presenceData() const;
+    void setPresenceData(const QVariantMap &data);
 
     qint64 updateState(const QJsonObject &updates);
     Q_INVOKABLE qint64 updateState(const QVariantMap &updates);
@@ -108,6 +116,9 @@ Q_SIGNALS:
     void updateAcknowledged(qint64 requestId, qint64 version);
     void updateFailed(qint64 requestId, QStateSync::Error error, const QString &message);
     void errorOccurred(QStateSync::Error error, const QString &message);
+    void peerJoined(const QVariantMap &peer);
+    void peerLeft(const QVariantMap &peer);
+    void peerChanged(const QVariantMap &peer);
 
     void urlChanged();
     void clientIdentifierChanged();
@@ -118,6 +129,7 @@ Q_SIGNALS:
     void requestedProtocolVersionChanged();
     void protocolVersionChanged();
     void errorChanged();
+    void presenceDataChanged();
 
 private:
     friend class QStateSyncClientPrivate;

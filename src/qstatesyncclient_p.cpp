@@ -4,6 +4,7 @@
 #include "qstatesyncclient_p.h"
 #include "qstatesynclogging_p.h"
 #include "qstatesyncmerge_p.h"
+#include "qstatesyncpresencemodel.h"
 #include "qstatesyncstatemap_p.h"
 
 #include <QtCore/qjsonarray.h>
@@ -18,6 +19,7 @@ QStateSyncClientPrivate::QStateSyncClientPrivate(QStateSyncClient *q)
     , socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, q))
     , map(new QStateSyncStateMap(
               [this](const QString &key, const QVariant &value) { writeFromQml(key, value); }, q))
+    , presence(new QStateSyncPresenceModel(q))
 {
     QObject::connect(socket, &QWebSocket::connected, q, [this] { onConnected(); });
     QObject::connect(socket, &QWebSocket::disconnected, q, [this] { onDisconnected(); });
@@ -108,6 +110,9 @@ void QStateSyncClientPrivate::close()
         socket->abort();
     joinedState.clear();
     resyncing = false;
+    presence->clear();
+    failPending(Error::ConnectionFailed,
+                QStringLiteral("The client closed before the server acknowledged the update"));
     setStatus(QStateSyncClient::Unconnected);
     if (wasConnected)
         Q_EMIT q->disconnected();
@@ -137,6 +142,7 @@ void QStateSyncClientPrivate::onDisconnected()
             || status == QStateSyncClient::Joining || status == QStateSyncClient::Joined;
     joinedState.clear();
     resyncing = false;
+    presence->clear();
     failPending(Error::ConnectionFailed,
                 QStringLiteral("The connection closed before the server acknowledged the "
                                "update"));
@@ -262,6 +268,9 @@ void QStateSyncClientPrivate::onTextMessage(const QString &text)
     case MessageType::StateRemoved:
         handleRemoved(message.data);
         break;
+    case MessageType::PresenceChanged:
+        handlePresence(message.data);
+        break;
     case MessageType::UnsupportedMessageType:
     case MessageType::ProtocolError: {
         const Error code = errorOf(message.data,
@@ -309,6 +318,15 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
         Q_EMIT q->versionChanged();
     }
     resyncing = false;
+    if (protocol == QStateSyncClient::ProtocolV2) {
+        presence->reset(data.value(QLatin1String("presence")).toArray(),
+                        data.value(QLatin1String("presenceId")).toInteger(-1));
+        // Presence data belongs to a membership: bring it into the state just joined.
+        if (previousState != identifier && !presenceData.isEmpty()) {
+            socket->sendTextMessage(QString::fromUtf8(
+                    encodeSetPresence(QJsonObject::fromVariantMap(presenceData))));
+        }
+    }
     setStatus(QStateSyncClient::Joined);
     if (wasJoining)
         Q_EMIT q->joined(identifier, value.toVariantMap());
@@ -436,10 +454,32 @@ void QStateSyncClientPrivate::handleLeft(const QJsonObject &data)
     if (identifier != joinedState)
         return;
     joinedState.clear();
+    presence->clear();
     failPending(Error::NotJoined, leftBeforeAcknowledgement());
     if (status == QStateSyncClient::Joined)
         setStatus(QStateSyncClient::Connected);
     Q_EMIT q->left(identifier);
+}
+
+void QStateSyncClientPrivate::handlePresence(const QJsonObject &data)
+{
+    if (joinedState.isEmpty() || joinedState != desiredState)
+        return;
+    const QString event = data.value(QLatin1String("event")).toString();
+    const QJsonObject entry = data.value(QLatin1String("presence")).toObject();
+    const qint64 presenceId = entry.value(QLatin1String("id")).toInteger(-1);
+    if (event == QLatin1String(PresenceEvent::Left)) {
+        const QVariantMap peer = presence->remove(presenceId);
+        if (!peer.isEmpty())
+            Q_EMIT q->peerLeft(peer);
+        return;
+    }
+    const bool known = presence->indexOf(presenceId) >= 0;
+    const QVariantMap peer = presence->upsert(entry);
+    if (known)
+        Q_EMIT q->peerChanged(peer);
+    else
+        Q_EMIT q->peerJoined(peer);
 }
 
 void QStateSyncClientPrivate::handleRemoved(const QJsonObject &data)
@@ -451,6 +491,7 @@ void QStateSyncClientPrivate::handleRemoved(const QJsonObject &data)
             = QStateSync::removalReasonFromName(data.value(QLatin1String("reason")).toString());
     joinedState.clear();
     resyncing = false;
+    presence->clear();
     failPending(Error::StateRemoved, QStringLiteral("The state was removed"));
     if (desiredState == identifier) {
         setDesiredState(QString());

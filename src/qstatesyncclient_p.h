@@ -18,6 +18,7 @@
 #include <QtWebSockets/qwebsocket.h>
 
 class QStateSyncStateMap;
+class QStateSyncPresenceModel;
 
 class QStateSyncClientPrivate
 {
@@ -66,6 +67,8 @@ public:
     qint64 version = -1;
     QStateSync::MergeMode mergeMode = QStateSync::MergeMode::Shallow;
     QStateSyncStateMap *map;
+    QStateSyncPresenceModel *presence;
+    QVariantMap presenceData;
     QList<Listener> listeners;
     QSet<qint64> pendingRequests;
     qint64 nextRequestId = 1;
@@ -85,6 +88,7 @@ private:
     void handleUpdateFailed(const QJsonObject &data);
     void handleRemoved(const QJsonObject &data);
     void handleLeft(const QJsonObject &data);
+    void handlePresence(const QJsonObject &data);
     void resync();
     void failPending(QStateSync::Error code, const QString &message);
     static QString leftBeforeAcknowledgement();

@@ -9,13 +9,13 @@
 #include <QtWebSockets/qwebsocket.h>
 
 QStateSyncConnection::QStateSyncConnection(QStateSyncerPrivate *server, QWebSocket *webSocket,
-                                           QTcpSocket *tcpSocket, const QString &clientIdentifier,
-                                           const QVariantMap &clientInformation)
+                                           QTcpSocket *tcpSocket,
+                                           const QStateSyncIdentity &identity, quint64 id)
     : m_server(server)
     , m_webSocket(webSocket)
     , m_tcpSocket(tcpSocket)
-    , m_clientIdentifier(clientIdentifier)
-    , m_clientInformation(clientInformation)
+    , m_identity(identity)
+    , m_id(id)
     , m_v2(webSocket->subprotocol() == QLatin1String(QStateSyncProtocol::subprotocolV2))
 {
     // Own the socket too, so that it goes away with the connection whatever QWebSocket
@@ -34,8 +34,16 @@ QStateSyncConnection::~QStateSyncConnection() = default;
 QString QStateSyncConnection::peerDescription() const
 {
     return QStringLiteral("%1 (%2:%3)")
-            .arg(m_clientIdentifier, m_webSocket->peerAddress().toString())
+            .arg(m_identity.clientIdentifier, m_webSocket->peerAddress().toString())
             .arg(m_webSocket->peerPort());
+}
+
+QJsonObject QStateSyncConnection::presenceEntry() const
+{
+    return QJsonObject{{QLatin1String("id"), qint64(m_id)},
+                       {QLatin1String("clientIdentifier"), m_identity.clientIdentifier},
+                       {QLatin1String("information"), publicInformation},
+                       {QLatin1String("data"), presenceData}};
 }
 
 void QStateSyncConnection::send(const QByteArray &message)

@@ -12,6 +12,9 @@
 //
 
 #include "qstatesyncjoinrequest.h"
+#include "qstatesynctransport_p.h"
+
+#include <QtCore/qjsonobject.h>
 
 #include <QtCore/qobject.h>
 #include <QtCore/qpointer.h>
@@ -33,11 +36,14 @@ class QStateSyncConnection : public QObject
 
 public:
     QStateSyncConnection(QStateSyncerPrivate *server, QWebSocket *webSocket, QTcpSocket *tcpSocket,
-                         const QString &clientIdentifier, const QVariantMap &clientInformation);
+                         const QStateSyncIdentity &identity, quint64 id);
     ~QStateSyncConnection() override;
 
-    QString clientIdentifier() const { return m_clientIdentifier; }
-    QVariantMap clientInformation() const { return m_clientInformation; }
+    // Unique for the server's lifetime: tells apart two connections of one client.
+    quint64 id() const { return m_id; }
+    QString clientIdentifier() const { return m_identity.clientIdentifier; }
+    QVariantMap clientInformation() const { return m_identity.clientInformation; }
+    QVariantMap defaultPublicInformation() const { return m_identity.publicInformation; }
     bool isV2() const { return m_v2; }
     QString peerDescription() const;
 
@@ -45,6 +51,11 @@ public:
     void setJoinedState(const QString &stateIdentifier) { m_joinedState = stateIdentifier; }
 
     QPointer<QStateSyncJoinRequest> pendingJoin;
+
+    // Presence in the joined state: what the hooks chose to show, and what the client set.
+    QJsonObject publicInformation;
+    QJsonObject presenceData;
+    QJsonObject presenceEntry() const;
 
     // message is JSON text; sendFrame() takes a frame made by QStateSyncProtocol::textFrame(),
     // so one frame serves every client of a broadcast.
@@ -60,8 +71,8 @@ private:
     QStateSyncerPrivate *m_server;
     QWebSocket *m_webSocket;
     QPointer<QTcpSocket> m_tcpSocket;
-    QString m_clientIdentifier;
-    QVariantMap m_clientInformation;
+    QStateSyncIdentity m_identity;
+    quint64 m_id;
     QString m_joinedState;
     bool m_v2 = false;
     bool m_gone = false;

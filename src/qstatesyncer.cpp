@@ -490,6 +490,18 @@ QStringList QStateSyncer::clientsOfState(const QString &stateIdentifier) const
     return result;
 }
 
+/*!
+    Returns the presence of the clients joined to \a stateIdentifier, in the order they
+    joined: for each, \c id (unique per connection), \c clientIdentifier,
+    \c information (the public information the hooks chose) and \c data (what the client
+    set with QStateSyncClient::setPresenceData()). Empty when there is no such state.
+*/
+QJsonArray QStateSyncer::presenceOfState(const QString &stateIdentifier) const
+{
+    const auto state = d->states.value(stateIdentifier);
+    return state ? state->presence() : QJsonArray();
+}
+
 int QStateSyncer::clientCount() const
 {
     return int(d->connections.size());

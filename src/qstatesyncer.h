@@ -8,6 +8,7 @@
 #include "qstatesyncnamespace.h"
 #include "qstatesyncstateoptions.h"
 
+#include <QtCore/qjsonarray.h>
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qobject.h>
 #include <QtCore/qvariant.h>
@@ -72,6 +73,7 @@ public:
     std::optional<QJsonObject> valueOfState(const QString &stateIdentifier) const;
     Q_INVOKABLE qint64 versionOfState(const QString &stateIdentifier) const;
     Q_INVOKABLE QStringList clientsOfState(const QString &stateIdentifier) const;
+    Q_INVOKABLE QJsonArray presenceOfState(const QString &stateIdentifier) const;
     int clientCount() const;
 
     Q_INVOKABLE quint64 updatesApplied() const;

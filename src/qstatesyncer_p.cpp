@@ -25,8 +25,8 @@ QStateSyncerPrivate::QStateSyncerPrivate(QStateSyncer *q)
             [this](QStateSyncHttpRequest *request) { Q_EMIT this->q->httpRequested(request); });
     QObject::connect(transport, &QStateSyncTransport::clientConnected, q,
                      [this](QWebSocket *webSocket, QTcpSocket *tcpSocket,
-                            const QString &clientIdentifier, const QVariantMap &information) {
-                         addConnection(webSocket, tcpSocket, clientIdentifier, information);
+                            const QStateSyncIdentity &identity) {
+                         addConnection(webSocket, tcpSocket, identity);
                      });
 }
 
@@ -41,11 +41,10 @@ QStateSyncerPrivate::~QStateSyncerPrivate()
 }
 
 void QStateSyncerPrivate::addConnection(QWebSocket *webSocket, QTcpSocket *tcpSocket,
-                                        const QString &clientIdentifier,
-                                        const QVariantMap &clientInformation)
+                                        const QStateSyncIdentity &identity)
 {
-    auto *connection = new QStateSyncConnection(this, webSocket, tcpSocket, clientIdentifier,
-                                                clientInformation);
+    auto *connection
+            = new QStateSyncConnection(this, webSocket, tcpSocket, identity, nextConnectionId++);
     connection->setParent(q);
     connections.append(connection);
     qCDebug(lcStateSyncServer).noquote()
@@ -97,6 +96,9 @@ void QStateSyncerPrivate::handleMessage(QStateSyncConnection *connection, const 
         break;
     case MessageType::LeaveState:
         handleLeave(connection);
+        break;
+    case MessageType::SetPresence:
+        handlePresence(connection, message.presence);
         break;
     default:
         Q_UNREACHABLE();
@@ -160,7 +162,8 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
     }
 
     auto *request = new QStateSyncJoinRequest(stateIdentifier, connection->clientIdentifier(),
-                                              connection->clientInformation(), q);
+                                              connection->clientInformation(),
+                                              connection->defaultPublicInformation(), q);
     connection->pendingJoin = request;
     const QPointer<QStateSyncConnection> guard(connection);
     QObject::connect(request, &QStateSyncRequest::finished, q,
@@ -214,13 +217,34 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
     if (!rejoin) {
         state->clients.append(connection);
         connection->setJoinedState(stateIdentifier);
+        connection->publicInformation = QJsonObject::fromVariantMap(
+                request ? request->publicInformation() : connection->defaultPublicInformation());
+        connection->presenceData = QJsonObject();
     }
-    connection->send(encodeConnectionEstablished(stateIdentifier, state->value, state->version,
-                                                 state->options.mergeMode()));
+    connection->send(encodeConnectionEstablished(
+            stateIdentifier, state->value, state->version, state->options.mergeMode(),
+            state->presence(), connection->isV2() ? qint64(connection->id()) : -1));
     if (!rejoin) {
+        state->broadcastPresence(PresenceEvent::Joined, connection->presenceEntry(), connection);
         Q_EMIT q->clientJoined(stateIdentifier, connection->clientIdentifier(),
                                connection->clientInformation());
     }
+}
+
+void QStateSyncerPrivate::handlePresence(QStateSyncConnection *connection,
+                                         const QJsonObject &presence)
+{
+    const auto state = states.value(connection->joinedState());
+    if (!state) {
+        ClientMessage message;
+        message.error = Error::NotJoined;
+        message.errorMessage = QStringLiteral("Presence needs a joined state");
+        message.replyType = MessageType::ProtocolError;
+        refuse(connection, message);
+        return;
+    }
+    connection->presenceData = presence;
+    state->broadcastPresence(PresenceEvent::Changed, connection->presenceEntry());
 }
 
 void QStateSyncerPrivate::handleLeave(QStateSyncConnection *connection)
@@ -250,6 +274,9 @@ void QStateSyncerPrivate::depart(QStateSyncConnection *connection, bool askSelfD
     if (!state)
         return;
     state->clients.removeOne(connection);
+    state->broadcastPresence(PresenceEvent::Left, connection->presenceEntry());
+    connection->publicInformation = QJsonObject();
+    connection->presenceData = QJsonObject();
     Q_EMIT q->clientLeft(stateIdentifier, connection->clientIdentifier(),
                          connection->clientInformation());
     if (!askSelfDestruct || state->removed)

@@ -46,6 +46,7 @@ public:
     QStateSyncer::AuthorizationMiddleware middleware;
     QMetaObject::Connection middlewareConnection;
     int maxNestingDepth = 64;
+    quint64 nextConnectionId = 1;
 
     // Totals since the server was created, for monitoring.
     struct Counters
@@ -60,13 +61,14 @@ public:
 
 private:
     void addConnection(QWebSocket *webSocket, QTcpSocket *tcpSocket,
-                       const QString &clientIdentifier, const QVariantMap &clientInformation);
+                       const QStateSyncIdentity &identity);
     void refuse(QStateSyncConnection *connection, const QStateSyncProtocol::ClientMessage &message);
 
     void handleJoin(QStateSyncConnection *connection, const QString &stateIdentifier);
     void finishJoin(QStateSyncConnection *connection, const QString &stateIdentifier,
                     QStateSyncJoinRequest *request);
     void handleLeave(QStateSyncConnection *connection);
+    void handlePresence(QStateSyncConnection *connection, const QJsonObject &presence);
     void depart(QStateSyncConnection *connection, bool askSelfDestruct);
     void handleChange(QStateSyncConnection *connection,
                       const QStateSyncProtocol::ClientMessage &message);

@@ -9,6 +9,7 @@ public:
     QString stateIdentifier;
     QString clientIdentifier;
     QVariantMap clientInformation;
+    QVariantMap publicInformation;
 };
 
 /*!
@@ -38,15 +39,30 @@ public:
     \brief the client information that authorization kept with the connection.
 */
 
+/*!
+    \property QStateSyncJoinRequest::publicInformation
+    \brief what the state's other clients see of this client in its presence.
+
+    It starts as the public information authorization gave the connection; the hook may
+    change it for this state.
+*/
+
+/*!
+    \fn void QStateSyncJoinRequest::publicInformationChanged()
+    This signal is emitted when publicInformation changes.
+*/
+
 QStateSyncJoinRequest::QStateSyncJoinRequest(const QString &stateIdentifier,
                                              const QString &clientIdentifier,
-                                             const QVariantMap &clientInformation, QObject *parent)
+                                             const QVariantMap &clientInformation,
+                                             const QVariantMap &publicInformation, QObject *parent)
     : QStateSyncRequest(parent)
     , d(std::make_unique<QStateSyncJoinRequestPrivate>())
 {
     d->stateIdentifier = stateIdentifier;
     d->clientIdentifier = clientIdentifier;
     d->clientInformation = clientInformation;
+    d->publicInformation = publicInformation;
 }
 
 /*!
@@ -67,6 +83,19 @@ QString QStateSyncJoinRequest::clientIdentifier() const
 QVariantMap QStateSyncJoinRequest::clientInformation() const
 {
     return d->clientInformation;
+}
+
+QVariantMap QStateSyncJoinRequest::publicInformation() const
+{
+    return d->publicInformation;
+}
+
+void QStateSyncJoinRequest::setPublicInformation(const QVariantMap &information)
+{
+    if (isAnswered() || d->publicInformation == information)
+        return;
+    d->publicInformation = information;
+    Q_EMIT publicInformationChanged();
 }
 
 /*!

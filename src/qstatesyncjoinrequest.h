@@ -16,6 +16,8 @@ class Q_STATESYNC_EXPORT QStateSyncJoinRequest : public QStateSyncRequest
     Q_PROPERTY(QString stateIdentifier READ stateIdentifier CONSTANT)
     Q_PROPERTY(QString clientIdentifier READ clientIdentifier CONSTANT)
     Q_PROPERTY(QVariantMap clientInformation READ clientInformation CONSTANT)
+    Q_PROPERTY(QVariantMap publicInformation READ publicInformation WRITE setPublicInformation
+                       NOTIFY publicInformationChanged)
 
 public:
     ~QStateSyncJoinRequest() override;
@@ -23,14 +25,20 @@ public:
     QString stateIdentifier() const;
     QString clientIdentifier() const;
     QVariantMap clientInformation() const;
+    QVariantMap publicInformation() const;
+    void setPublicInformation(const QVariantMap &information);
 
 public Q_SLOTS:
     void accept();
 
+Q_SIGNALS:
+    void publicInformationChanged();
+
 private:
     friend class QStateSyncerPrivate;
     QStateSyncJoinRequest(const QString &stateIdentifier, const QString &clientIdentifier,
-                          const QVariantMap &clientInformation, QObject *parent);
+                          const QVariantMap &clientInformation,
+                          const QVariantMap &publicInformation, QObject *parent);
 
     Q_DISABLE_COPY_MOVE(QStateSyncJoinRequest)
     std::unique_ptr<QStateSyncJoinRequestPrivate> const d;

@@ -112,6 +112,15 @@ ClientMessage decodeData(ClientMessage message, const QJsonValue &dataValue)
     }
     case MessageType::LeaveState:
         return message;
+    case MessageType::SetPresence: {
+        const QJsonValue presence = data.value(QLatin1String("presence"));
+        if (!presence.isObject() && !presence.isNull() && !presence.isUndefined()) {
+            return refuse(message, Error::InvalidMessage,
+                          QStringLiteral("presence must be an object"), MessageType::ProtocolError);
+        }
+        message.presence = presence.toObject();
+        return message;
+    }
     default:
         return refuse(message, Error::UnsupportedMessageType,
                       QStringLiteral("Message type %1 is not supported").arg(message.type),
@@ -260,18 +269,35 @@ QByteArray encodeLeaveState()
     return encode(MessageType::LeaveState, QJsonObject());
 }
 
-QByteArray encodeConnectionEstablished(const QString &stateIdentifier, const QJsonObject &value,
-                                       qint64 version, QStateSync::MergeMode mode)
+QByteArray encodeSetPresence(const QJsonObject &presence)
 {
-    return encode(MessageType::StateConnectionEstablished,
-                  QJsonObject{
-                          {QLatin1String("state"), value},
-                          {QLatin1String("stateIdentifier"), stateIdentifier},
-                          {QLatin1String("version"), version},
-                          {QLatin1String("mergeMode"),
-                           mode == QStateSync::MergeMode::Shallow ? QLatin1String("shallow")
-                                                                  : QLatin1String("deep")},
-                  });
+    return encode(MessageType::SetPresence, QJsonObject{{QLatin1String("presence"), presence}});
+}
+
+QByteArray encodeConnectionEstablished(const QString &stateIdentifier, const QJsonObject &value,
+                                       qint64 version, QStateSync::MergeMode mode,
+                                       const QJsonArray &presence, qint64 presenceId)
+{
+    QJsonObject data{
+            {QLatin1String("state"), value},
+            {QLatin1String("stateIdentifier"), stateIdentifier},
+            {QLatin1String("version"), version},
+            {QLatin1String("mergeMode"),
+             mode == QStateSync::MergeMode::Shallow ? QLatin1String("shallow")
+                                                    : QLatin1String("deep")},
+    };
+    if (presenceId >= 0) {
+        data.insert(QLatin1String("presence"), presence);
+        data.insert(QLatin1String("presenceId"), presenceId);
+    }
+    return encode(MessageType::StateConnectionEstablished, data);
+}
+
+QByteArray encodePresenceChanged(const char *event, const QJsonObject &entry)
+{
+    return encode(MessageType::PresenceChanged,
+                  QJsonObject{{QLatin1String("event"), QLatin1String(event)},
+                              {QLatin1String("presence"), entry}});
 }
 
 QByteArray encodeError(int type, QStateSync::Error error, const QString &message,

@@ -17,6 +17,7 @@
 #include "qstatesyncnamespace.h"
 
 #include <QtCore/qbytearray.h>
+#include <QtCore/qjsonarray.h>
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qjsonvalue.h>
 #include <QtCore/qstring.h>
@@ -48,11 +49,13 @@ enum : int {
     // v2 extensions, client to server
     AppendToState = 20,
     LeaveState = 21,
+    SetPresence = 26,
     // v2 extensions, server to client
     StateAppended = 22,
     StateLeft = 23,
     StateRemoved = 24,
     ProtocolError = 25,
+    PresenceChanged = 27,
 };
 }
 
@@ -70,6 +73,7 @@ struct ClientMessage
     QString stateIdentifier;
     QJsonObject updates;
     QJsonObject appends;
+    QJsonObject presence;
     QJsonValue requestId = QJsonValue(QJsonValue::Undefined);
 
     QStateSync::Error error = QStateSync::Error::NoError;
@@ -99,17 +103,30 @@ Q_STATESYNC_EXPORT QByteArray encodeUpdateState(const QJsonObject &updates,
 Q_STATESYNC_EXPORT QByteArray encodeAppendToState(const QJsonObject &appends,
                                                   const QJsonValue &requestId);
 Q_STATESYNC_EXPORT QByteArray encodeLeaveState();
+Q_STATESYNC_EXPORT QByteArray encodeSetPresence(const QJsonObject &presence);
 
 // Server to client.
+// presence lists the clients joined to the state (the receiver included) and presenceId
+// is the receiver's own entry; both are left out when presenceId is negative (v1).
 Q_STATESYNC_EXPORT QByteArray encodeConnectionEstablished(const QString &stateIdentifier,
                                                           const QJsonObject &value, qint64 version,
-                                                          QStateSync::MergeMode mode);
+                                                          QStateSync::MergeMode mode,
+                                                          const QJsonArray &presence = {},
+                                                          qint64 presenceId = -1);
 Q_STATESYNC_EXPORT QByteArray encodeError(int type, QStateSync::Error error, const QString &message,
                                           const QJsonValue &requestId = QJsonValue::Undefined,
                                           const QString &stateIdentifier = QString());
 Q_STATESYNC_EXPORT QByteArray encodeStateRemoved(const QString &stateIdentifier,
                                                  QStateSync::RemovalReason reason);
 Q_STATESYNC_EXPORT QByteArray encodeStateLeft(const QString &stateIdentifier);
+
+namespace PresenceEvent {
+inline constexpr char Joined[] = "joined";
+inline constexpr char Left[] = "left";
+inline constexpr char Changed[] = "changed";
+} // namespace PresenceEvent
+// entry: {"id": n, "clientIdentifier": "...", "information": {...}, "data": {...}}.
+Q_STATESYNC_EXPORT QByteArray encodePresenceChanged(const char *event, const QJsonObject &entry);
 
 // One applied change as it goes to many clients: the payload object is encoded once, and
 // message() only adds the request id for the sender's acknowledgement.

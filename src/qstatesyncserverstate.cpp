@@ -56,3 +56,24 @@ void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
         }
     }
 }
+
+QJsonArray QStateSyncServerState::presence() const
+{
+    QJsonArray entries;
+    for (const QStateSyncConnection *client : clients)
+        entries.append(client->presenceEntry());
+    return entries;
+}
+
+void QStateSyncServerState::broadcastPresence(const char *event, const QJsonObject &entry,
+                                              const QStateSyncConnection *except) const
+{
+    QByteArray frame;
+    for (QStateSyncConnection *client : clients) {
+        if (client == except || !client->isV2())
+            continue;
+        if (frame.isEmpty())
+            frame = textFrame(encodePresenceChanged(event, entry));
+        client->sendFrame(frame);
+    }
+}

@@ -15,6 +15,7 @@
 #include "qstatesyncupdaterequest.h"
 
 #include <QtCore/qdatetime.h>
+#include <QtCore/qjsonarray.h>
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qpointer.h>
 #include <QtCore/qtimer.h>
@@ -65,6 +66,12 @@ public:
     // sender's acknowledgement, which carries its request id, is encoded apart.
     void broadcast(QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes,
                    const QStateSyncConnection *sender, const QJsonValue &requestId) const;
+
+    // The presence entries of the joined clients, in the order they joined.
+    QJsonArray presence() const;
+    // Tells every v2 client but except about a presence event, encoded once.
+    void broadcastPresence(const char *event, const QJsonObject &entry,
+                           const QStateSyncConnection *except = nullptr) const;
 };
 
 #endif // QSTATESYNCSERVERSTATE_P_H

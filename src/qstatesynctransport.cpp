@@ -21,8 +21,7 @@ struct QStateSyncTransport::Pending
     QPointer<QStateSyncAuthorizationRequest> request;
     QPointer<QStateSyncHttpRequest> http;
     QPointer<QTimer> timer;
-    QString clientIdentifier;
-    QVariantMap clientInformation;
+    QStateSyncIdentity identity;
     bool headRead = false;
     bool handedOver = false;
 };
@@ -248,7 +247,7 @@ void QStateSyncTransport::acceptConnections()
                 answerHttp(socket, 503, "No answer in time\n");
             } else if (pending->request && !pending->request->isAnswered()) {
                 qCInfo(lcStateSyncTransport).nospace()
-                        << "authorization of " << pending->clientIdentifier << " from "
+                        << "authorization of " << pending->identity.clientIdentifier << " from "
                         << socket->peerAddress().toString() << " did not answer within "
                         << m_limits.handshakeTimeoutMs << " ms";
                 pending->request->cancel();
@@ -335,7 +334,7 @@ void QStateSyncTransport::authorize(QTcpSocket *socket, const QByteArray &head)
     auto *authorization
             = new QStateSyncAuthorizationRequest(url, request.headers, socket->peerAddress(), this);
     pending->request = authorization;
-    pending->clientIdentifier = authorization->clientIdentifier();
+    pending->identity.clientIdentifier = authorization->clientIdentifier();
     if (authorization->clientIdentifier().isEmpty()) {
         qCInfo(lcStateSyncTransport).nospace()
                 << "refused connection from " << socket->peerAddress().toString() << " to "
@@ -362,7 +361,8 @@ void QStateSyncTransport::finishAuthorization(QTcpSocket *socket)
     request->deleteLater();
     switch (request->status()) {
     case QStateSyncRequest::Accepted:
-        pending->clientInformation = request->clientInformation();
+        pending->identity.clientInformation = request->clientInformation();
+        pending->identity.publicInformation = request->publicInformation();
         pending->handedOver = true;
         // QWebSocketServer answers the handshake at once from the bytes already read; the
         // deadline no longer applies.
@@ -373,7 +373,7 @@ void QStateSyncTransport::finishAuthorization(QTcpSocket *socket)
         break;
     case QStateSyncRequest::Rejected:
         qCInfo(lcStateSyncTransport).nospace()
-                << "refused connection of " << pending->clientIdentifier << " from "
+                << "refused connection of " << pending->identity.clientIdentifier << " from "
                 << socket->peerAddress().toString() << ": unauthorized";
         answerHttp(socket, 401,
                    request->rejectionMessage().isEmpty()
@@ -462,7 +462,6 @@ void QStateSyncTransport::takeWebSockets()
         webSocket->setParent(this);
         webSocket->setMaxAllowedIncomingFrameSize(quint64(m_limits.maxMessageSize));
         webSocket->setMaxAllowedIncomingMessageSize(quint64(m_limits.maxMessageSize));
-        Q_EMIT clientConnected(webSocket, socket, match->clientIdentifier,
-                               match->clientInformation);
+        Q_EMIT clientConnected(webSocket, socket, match->identity);
     }
 }

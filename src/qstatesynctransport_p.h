@@ -31,6 +31,14 @@ QT_BEGIN_NAMESPACE
 QT_END_NAMESPACE
 
 class QStateSyncAuthorizationRequest;
+
+// Who an authorized client is: what it said, and what authorization made of it.
+struct QStateSyncIdentity
+{
+    QString clientIdentifier;
+    QVariantMap clientInformation;
+    QVariantMap publicInformation;
+};
 class QStateSyncHttpRequest;
 
 // The transport layer of the server: it accepts TCP (or TLS) connections, reads the HTTP
@@ -77,7 +85,7 @@ Q_SIGNALS:
     // An authorized client completed the WebSocket handshake. tcpSocket is the socket
     // under webSocket, which the server may write whole frames to.
     void clientConnected(QWebSocket *webSocket, QTcpSocket *tcpSocket,
-                         const QString &clientIdentifier, const QVariantMap &clientInformation);
+                         const QStateSyncIdentity &identity);
 
 private:
     struct Pending;

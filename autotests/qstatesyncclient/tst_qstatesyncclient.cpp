@@ -50,6 +50,7 @@ private Q_SLOTS:
     void versionGapTriggersResync();
     void pendingUpdateFailsWhenTheConnectionDrops();
     void pendingUpdateFailsWhenTheClientLeaves();
+    void pendingUpdateFailsWhenTheClientCloses();
     void wssWithTrustedCertificate();
 
 private:
@@ -575,6 +576,22 @@ void tst_QStateSyncClient::pendingUpdateFailsWhenTheClientLeaves()
     QVERIFY(left.wait(Timeout));
     QCOMPARE(failed.count(), 2);
     QCOMPARE(failed.at(1).at(0).toLongLong(), second);
+}
+
+void tst_QStateSyncClient::pendingUpdateFailsWhenTheClientCloses()
+{
+    createState("s");
+    connect(m_server.get(), &QStateSyncer::updateRequested, this,
+            [](QStateSyncUpdateRequest *request) { request->defer(); });
+    auto client = joinedClient("alice", "s");
+    QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
+    QSignalSpy seen(m_server.get(), &QStateSyncer::updateRequested);
+    const qint64 id = client->updateState(QVariantMap{{"a", 1}});
+    QVERIFY(seen.wait(Timeout));
+    client->close();
+    QCOMPARE(failed.count(), 1);
+    QCOMPARE(failed.at(0).at(0).toLongLong(), id);
+    QCOMPARE(failed.at(0).at(1).value<Error>(), Error::ConnectionFailed);
 }
 
 void tst_QStateSyncClient::wssWithTrustedCertificate()
