@@ -105,8 +105,29 @@ using namespace QStateSyncProtocol;
 */
 
 /*!
+    \property QStateSyncClient::active
+    \brief whether the client wants to be connected.
+
+    Setting it to \c true opens the connection from the event loop, so that every
+    property set together with it (in C++ right after, or in the same QML object
+    declaration) is in place first; \c false closes it. open() and close() set it too.
+    While active, a change of url, clientIdentifier or accessToken reconnects with the
+    new values. Default: \c false.
+*/
+
+/*!
     \property QStateSyncClient::stateIdentifier
     \brief the state the client joined or is joining; empty when none.
+
+    Setting it joins that state once the client is connected (at once when it already
+    is), leaving the previous one; setting it empty leaves. In QML:
+
+    \snippet snippets/client.qml client
+*/
+
+/*!
+    \fn void QStateSyncClient::activeChanged()
+    This signal is emitted when active changes.
 */
 
 /*!
@@ -337,6 +358,7 @@ void QStateSyncClient::setUrl(const QUrl &url)
         return;
     d->url = url;
     Q_EMIT urlChanged();
+    d->reconnectIfActive();
 }
 
 QString QStateSyncClient::clientIdentifier() const
@@ -350,6 +372,7 @@ void QStateSyncClient::setClientIdentifier(const QString &clientIdentifier)
         return;
     d->clientIdentifier = clientIdentifier;
     Q_EMIT clientIdentifierChanged();
+    d->reconnectIfActive();
 }
 
 QString QStateSyncClient::accessToken() const
@@ -363,6 +386,7 @@ void QStateSyncClient::setAccessToken(const QString &accessToken)
         return;
     d->accessToken = accessToken;
     Q_EMIT accessTokenChanged();
+    d->reconnectIfActive();
 }
 
 QStateSyncClient::ProtocolVersion QStateSyncClient::requestedProtocolVersion() const
@@ -587,6 +611,7 @@ bool QStateSyncClient::removeStateUpdateListener(const QString &listenerIdentifi
 */
 void QStateSyncClient::open()
 {
+    d->setActive(true);
     d->open();
 }
 
@@ -595,7 +620,39 @@ void QStateSyncClient::open()
 */
 void QStateSyncClient::close()
 {
+    d->setActive(false);
     d->close();
+}
+
+bool QStateSyncClient::isActive() const
+{
+    return d->active;
+}
+
+void QStateSyncClient::setActive(bool active)
+{
+    if (d->active == active)
+        return;
+    d->setActive(active);
+    if (active)
+        d->scheduleOpen();
+    else
+        d->close();
+}
+
+void QStateSyncClient::setStateIdentifier(const QString &stateIdentifier)
+{
+    if (stateIdentifier == d->desiredState)
+        return;
+    if (stateIdentifier.isEmpty()) {
+        leaveState();
+        d->setDesiredState(QString());
+    } else if (d->status == Connected || d->status == Joining || d->status == Joined) {
+        connectToState(stateIdentifier);
+    } else {
+        // Joined as soon as the client connects.
+        d->setDesiredState(stateIdentifier);
+    }
 }
 
 /*!
@@ -609,7 +666,7 @@ void QStateSyncClient::connectToState(const QString &stateIdentifier)
     if (d->status == Connected || d->status == Joining || d->status == Joined)
         d->join(stateIdentifier);
     else if (d->status != Connecting)
-        d->open();
+        open();
 }
 
 /*!

@@ -34,7 +34,9 @@ class Q_STATESYNC_EXPORT QStateSyncClient : public QObject
                        clientIdentifierChanged)
     Q_PROPERTY(QString accessToken READ accessToken WRITE setAccessToken NOTIFY accessTokenChanged)
     Q_PROPERTY(Status status READ status NOTIFY statusChanged)
-    Q_PROPERTY(QString stateIdentifier READ stateIdentifier NOTIFY stateIdentifierChanged)
+    Q_PROPERTY(bool active READ isActive WRITE setActive NOTIFY activeChanged)
+    Q_PROPERTY(QString stateIdentifier READ stateIdentifier WRITE setStateIdentifier NOTIFY
+                       stateIdentifierChanged)
     Q_PROPERTY(qint64 version READ version NOTIFY versionChanged)
     Q_PROPERTY(QQmlPropertyMap *state READ state CONSTANT)
     Q_PROPERTY(QStateSyncPresenceModel *presence READ presence CONSTANT)
@@ -72,8 +74,11 @@ public:
     void setSslConfiguration(const QSslConfiguration &configuration);
     QSslConfiguration sslConfiguration() const;
 
+    bool isActive() const;
+    void setActive(bool active);
     Status status() const;
     QString stateIdentifier() const;
+    void setStateIdentifier(const QString &stateIdentifier);
     qint64 version() const;
     ProtocolVersion protocolVersion() const;
     QStateSync::Error error() const;
@@ -121,6 +126,7 @@ Q_SIGNALS:
     void peerChanged(const QVariantMap &peer);
 
     void urlChanged();
+    void activeChanged();
     void clientIdentifierChanged();
     void accessTokenChanged();
     void statusChanged();

@@ -58,6 +58,37 @@ void QStateSyncClientPrivate::setDesiredState(const QString &stateIdentifier)
     Q_EMIT q->stateIdentifierChanged();
 }
 
+void QStateSyncClientPrivate::setActive(bool newActive)
+{
+    if (active == newActive)
+        return;
+    active = newActive;
+    Q_EMIT q->activeChanged();
+}
+
+void QStateSyncClientPrivate::scheduleOpen()
+{
+    if (openScheduled)
+        return;
+    openScheduled = true;
+    QMetaObject::invokeMethod(
+            q,
+            [this] {
+                openScheduled = false;
+                if (active)
+                    open();
+            },
+            Qt::QueuedConnection);
+}
+
+void QStateSyncClientPrivate::reconnectIfActive()
+{
+    if (!active || status == QStateSyncClient::Unconnected)
+        return;
+    close();
+    scheduleOpen();
+}
+
 void QStateSyncClientPrivate::open()
 {
     if (status == QStateSyncClient::Connecting || status == QStateSyncClient::Connected

@@ -28,6 +28,11 @@ public:
 
     void open();
     void close();
+    void setActive(bool newActive);
+    // Opens from the event loop, once every property set at creation time is in place.
+    void scheduleOpen();
+    // Settings of the connection changed: an active client reconnects with them.
+    void reconnectIfActive();
     void join(const QString &stateIdentifier);
     qint64 sendChange(int type, const QJsonObject &changes);
     void writeFromQml(const QString &key, const QVariant &value);
@@ -52,6 +57,8 @@ public:
     QStateSyncClient::ProtocolVersion requestedProtocol = QStateSyncClient::ProtocolV2;
     QStateSyncClient::ProtocolVersion protocol = QStateSyncClient::ProtocolV2;
     QStateSyncClient::Status status = QStateSyncClient::Unconnected;
+    bool active = false;
+    bool openScheduled = false;
     QStateSync::Error error = QStateSync::Error::NoError;
     QString errorString;
 

@@ -51,6 +51,9 @@ private Q_SLOTS:
     void pendingUpdateFailsWhenTheConnectionDrops();
     void pendingUpdateFailsWhenTheClientLeaves();
     void pendingUpdateFailsWhenTheClientCloses();
+    void activeOpensFromTheEventLoopAndCloses();
+    void settingStateIdentifierJoinsMovesAndLeaves();
+    void changingTheUrlWhileActiveReconnects();
     void wssWithTrustedCertificate();
 
 private:
@@ -592,6 +595,61 @@ void tst_QStateSyncClient::pendingUpdateFailsWhenTheClientCloses()
     QCOMPARE(failed.count(), 1);
     QCOMPARE(failed.at(0).at(0).toLongLong(), id);
     QCOMPARE(failed.at(0).at(1).value<Error>(), Error::ConnectionFailed);
+}
+
+void tst_QStateSyncClient::activeOpensFromTheEventLoopAndCloses()
+{
+    createState("s", QJsonObject{{"a", 1}});
+    QStateSyncClient client;
+    QSignalSpy activeChanged(&client, &QStateSyncClient::activeChanged);
+    client.setActive(true);
+    // Set after active, still used: the connection opens from the event loop.
+    client.setUrl(urlOf(*m_server));
+    client.setClientIdentifier("alice");
+    client.setStateIdentifier("s");
+    QCOMPARE(client.status(), QStateSyncClient::Unconnected);
+    QTRY_COMPARE(client.status(), QStateSyncClient::Joined);
+    QCOMPARE(client.value(), QVariantMap({{"a", 1}}));
+    client.setActive(false);
+    QCOMPARE(client.status(), QStateSyncClient::Unconnected);
+    QCOMPARE(activeChanged.count(), 2);
+    client.open();
+    QVERIFY(client.isActive());
+    client.close();
+    QVERIFY(!client.isActive());
+}
+
+void tst_QStateSyncClient::settingStateIdentifierJoinsMovesAndLeaves()
+{
+    createState("one", QJsonObject{{"n", 1}});
+    createState("two", QJsonObject{{"n", 2}});
+    auto client = makeClient("alice");
+    client->setStateIdentifier("one");
+    QCOMPARE(client->status(), QStateSyncClient::Unconnected); // not active: waits
+    client->setActive(true);
+    QTRY_COMPARE(client->value().value("n").toInt(), 1);
+    client->setStateIdentifier("two");
+    QTRY_COMPARE(client->value().value("n").toInt(), 2);
+    QCOMPARE(m_server->clientsOfState("two"), QStringList{"alice"});
+    QVERIFY(m_server->clientsOfState("one").isEmpty());
+    QSignalSpy left(client.get(), &QStateSyncClient::left);
+    client->setStateIdentifier(QString());
+    QVERIFY(left.wait(Timeout));
+    QCOMPARE(client->status(), QStateSyncClient::Connected);
+}
+
+void tst_QStateSyncClient::changingTheUrlWhileActiveReconnects()
+{
+    createState("s", QJsonObject{{"server", "first"}});
+    QStateSyncer second;
+    QVERIFY(second.listen(QHostAddress::LocalHost, 0));
+    TestSupport::createState(second, "s", QJsonObject{{"server", "second"}});
+    auto client = joinedClient("alice", "s");
+    QVERIFY(client->isActive());
+    client->setUrl(urlOf(second));
+    QTRY_COMPARE(client->value().value("server").toString(), QStringLiteral("second"));
+    QCOMPARE(second.clientsOfState("s"), QStringList{"alice"});
+    QTRY_VERIFY(m_server->clientsOfState("s").isEmpty());
 }
 
 void tst_QStateSyncClient::wssWithTrustedCertificate()
