@@ -13,7 +13,8 @@ JOBS=${QSTATESYNC_JOBS:-2}
 # Debian packages the build and the tests need.
 PACKAGES=(
     cmake ninja-build g++ pkg-config
-    qt6-base-dev qt6-websockets-dev qt6-declarative-dev
+    qt6-base-dev qt6-websockets-dev qt6-declarative-dev qt6-declarative-dev-tools
+    qml6-module-qtquick qml6-module-qttest qml6-module-qtqml-workerscript qt6-qpa-plugins
     libssl3 openssl ca-certificates
 )
 

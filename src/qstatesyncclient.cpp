@@ -8,8 +8,20 @@
 #include "qstatesyncstatemap_p.h"
 
 #include <QtCore/qjsonarray.h>
+#include <QtQml/qjsvalue.h>
 
 using namespace QStateSyncProtocol;
+
+namespace {
+// Values from QML arrive as QJSValue inside a QVariant: turn them into plain variants
+// (maps, lists) before they become JSON.
+QJsonValue jsonFromVariant(const QVariant &value)
+{
+    if (value.metaType() == QMetaType::fromType<QJSValue>())
+        return QJsonValue::fromVariant(value.value<QJSValue>().toVariant());
+    return QJsonValue::fromVariant(value);
+}
+} // namespace
 
 /*!
     \class QStateSyncClient
@@ -537,7 +549,7 @@ qint64 QStateSyncClient::setValueAt(const QStringList &path, const QVariant &val
         Q_EMIT errorOccurred(QStateSync::Error::InvalidMessage, message);
         return -1;
     }
-    const QJsonValue replacement = QJsonValue::fromVariant(value);
+    const QJsonValue replacement = jsonFromVariant(value);
     const bool deep = d->protocol == ProtocolV2 && d->mergeMode == QStateSync::MergeMode::Deep;
     const QJsonObject updates = deep
             ? QStateSyncMerge::patchAt(d->value, path, replacement)
@@ -563,7 +575,7 @@ qint64 QStateSyncClient::append(const QString &key, const QJsonArray &items)
 */
 qint64 QStateSyncClient::append(const QString &key, const QVariant &item)
 {
-    return append(key, QJsonArray{QJsonValue::fromVariant(item)});
+    return append(key, QJsonArray{jsonFromVariant(item)});
 }
 
 /*!
@@ -571,7 +583,10 @@ qint64 QStateSyncClient::append(const QString &key, const QVariant &item)
 */
 qint64 QStateSyncClient::appendItems(const QString &key, const QVariantList &items)
 {
-    return append(key, QJsonArray::fromVariantList(items));
+    QJsonArray array;
+    for (const QVariant &item : items)
+        array.append(jsonFromVariant(item));
+    return append(key, array);
 }
 
 /*!

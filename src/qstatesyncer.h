@@ -28,6 +28,10 @@ class QStateSyncerPrivate;
 class Q_STATESYNC_EXPORT QStateSyncer : public QObject
 {
     Q_OBJECT
+    Q_MOC_INCLUDE("qstatesyncauthorizationrequest.h")
+    Q_MOC_INCLUDE("qstatesyncjoinrequest.h")
+    Q_MOC_INCLUDE("qstatesyncupdaterequest.h")
+    Q_MOC_INCLUDE("qstatesynchttprequest.h")
     Q_PROPERTY(bool listening READ isListening NOTIFY listeningChanged)
     Q_PROPERTY(quint16 serverPort READ serverPort NOTIFY listeningChanged)
     Q_PROPERTY(QString serverAddress READ serverAddressString NOTIFY listeningChanged)
