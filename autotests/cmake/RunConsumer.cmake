@@ -11,7 +11,7 @@ endfunction()
 
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 foreach(expected include/QStateSync/QStateSyncer include/QStateSync/qstatesyncclient.h
-                 bin/qstatesyncd)
+                 bin/qstatesyncd ${QML_MODULE_DIR}/qmldir)
     if(NOT EXISTS "${prefix}/${expected}")
         message(FATAL_ERROR "not installed: ${expected}")
     endif()
@@ -25,5 +25,7 @@ endif()
 run(${CMAKE_COMMAND} -S "${CONSUMER_SOURCE}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
     -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=${prefix}" "-DQt6_DIR=${QT_DIR}")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
+# The consumer also imports the installed QML module.
+set(ENV{QML_IMPORT_PATH} "${prefix}/${QML_INSTALL_DIR}")
 run("${WORK_DIR}/build/consumer")
 message(STATUS "the installed QStateSync package works")

@@ -9,12 +9,30 @@
 
 #include <QtCore/qcoreapplication.h>
 #include <QtCore/qtimer.h>
+#include <QtQml/qqmlcomponent.h>
+#include <QtQml/qqmlengine.h>
 
 #include <cstdio>
+#include <memory>
 
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
+
+    // The installed QML module loads (QML_IMPORT_PATH points at it).
+    QQmlEngine engine;
+    QQmlComponent component(&engine);
+    component.setData("import QtQml\nimport QStateSync\n"
+                      "QtObject { property StateSyncClient client: StateSyncClient {}\n"
+                      "           property int unconnected: StateSyncClient.Unconnected }",
+                      QUrl());
+    std::unique_ptr<QObject> object(component.create());
+    if (!object || !object->property("client").value<QObject *>()) {
+        std::printf("consumer: the QML module did not load: %s\n",
+                    qPrintable(component.errorString()));
+        return 1;
+    }
+    std::printf("consumer: import QStateSync works\n");
     QStateSyncer server;
     if (!server.listen(QHostAddress::LocalHost, 0))
         return 1;
