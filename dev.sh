@@ -16,6 +16,7 @@ PACKAGES=(
     qt6-base-dev qt6-websockets-dev qt6-declarative-dev qt6-declarative-dev-tools
     qml6-module-qtquick qml6-module-qttest qml6-module-qtqml-workerscript qt6-qpa-plugins
     libssl3 openssl ca-certificates
+    qt6-documentation-tools python3-markdown
 )
 
 say() { printf '==> %s\n' "$*"; }

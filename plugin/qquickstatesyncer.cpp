@@ -107,50 +107,64 @@ Q_DECLARE_LOGGING_CATEGORY(lcQuickStateSync)
 
 /*!
     \qmlsignal StateSyncer::authorizationRequested(StateSyncAuthorizationRequest request)
+
     A client connects; accept, reject (HTTP 401) or defer \a request.
 */
 
 /*!
     \qmlsignal StateSyncer::joinRequested(StateSyncJoinRequest request)
+
     A client asks to join a state; accept, reject or defer \a request, and set its
     \c publicInformation.
 */
 
 /*!
     \qmlsignal StateSyncer::updateRequested(StateSyncUpdateRequest request)
+
     A change is about to be applied; change \c{request.updates} (or \c appends), accept,
     reject or defer \a request. Later changes of the state wait for deferred ones.
 */
 
 /*!
     \qmlsignal StateSyncer::httpRequested(StateSyncHttpRequest request)
-    A plain HTTP request reached the port; \c{request.respond(status, body)}.
+
+    A plain HTTP request reached the port; answer \a request with
+    \c{request.respond(status, body)}.
 */
 
 /*!
     \qmlsignal StateSyncer::stateCreated(string stateIdentifier)
-    A state was created.
+
+    The state \a stateIdentifier was created.
 */
 
 /*!
     \qmlsignal StateSyncer::stateRemoved(string stateIdentifier, enumeration reason)
-    A state was removed, for \a reason (\c StateSync.Removed, \c StateSync.Ttl,
+
+    The state \a stateIdentifier was removed, for \a reason (\c StateSync.Removed, \c StateSync.Ttl,
     \c StateSync.SelfDestruct).
 */
 
 /*!
-    \qmlsignal StateSyncer::clientJoined(string stateIdentifier, string clientIdentifier, object
-   clientInformation) A client joined a state.
+    \qmlsignal StateSyncer::clientJoined(string stateIdentifier, string clientIdentifier, object clientInformation)
+
+    The client \a clientIdentifier, with \a clientInformation, joined the state
+    \a stateIdentifier.
 */
 
 /*!
-    \qmlsignal StateSyncer::clientLeft(string stateIdentifier, string clientIdentifier, object
-   clientInformation) A client left a state.
+    \qmlsignal StateSyncer::clientLeft(string stateIdentifier, string clientIdentifier, object clientInformation)
+
+    The client \a clientIdentifier, with \a clientInformation, left the state
+    \a stateIdentifier.
 */
 
 /*!
     \qmlsignal StateSyncer::stateUpdated(string stateIdentifier, object updates, int version)
-    A change was applied and sent to the state's clients.
+
+    A change was applied to \a stateIdentifier and sent to its clients: \a updates is
+    the merge patch (for an append, the whole new arrays), \a version the state's new
+    version.
 */
 
 QQuickStateSyncer::QQuickStateSyncer(QObject *parent)
@@ -452,7 +466,9 @@ QString QQuickStateSyncer::createState(const QVariantMap &options)
 
 /*!
     \qmlmethod bool StateSyncer::removeState(string stateIdentifier)
-    Removes a state; its clients are told. Returns \c false when there was none.
+
+    Removes the state \a stateIdentifier; its clients are told. Returns \c false when
+    there was none.
 */
 bool QQuickStateSyncer::removeState(const QString &stateIdentifier)
 {
@@ -461,6 +477,7 @@ bool QQuickStateSyncer::removeState(const QString &stateIdentifier)
 
 /*!
     \qmlmethod StateSyncer::removeAllStates()
+
     Removes every state.
 */
 void QQuickStateSyncer::removeAllStates()
@@ -470,7 +487,8 @@ void QQuickStateSyncer::removeAllStates()
 
 /*!
     \qmlmethod bool StateSyncer::hasState(string stateIdentifier)
-    Returns whether the state exists.
+
+    Returns whether the state \a stateIdentifier exists.
 */
 bool QQuickStateSyncer::hasState(const QString &stateIdentifier) const
 {
@@ -479,7 +497,9 @@ bool QQuickStateSyncer::hasState(const QString &stateIdentifier) const
 
 /*!
     \qmlmethod object StateSyncer::valueOfState(string stateIdentifier)
-    Returns the state's value, or \c undefined when there is no such state.
+
+    Returns the value of the state \a stateIdentifier, or \c undefined when there is no
+    such state.
 */
 QVariant QQuickStateSyncer::valueOfState(const QString &stateIdentifier) const
 {
@@ -489,7 +509,8 @@ QVariant QQuickStateSyncer::valueOfState(const QString &stateIdentifier) const
 
 /*!
     \qmlmethod int StateSyncer::versionOfState(string stateIdentifier)
-    Returns the state's version, or -1.
+
+    Returns the version of the state \a stateIdentifier, or -1.
 */
 qint64 QQuickStateSyncer::versionOfState(const QString &stateIdentifier) const
 {
@@ -498,7 +519,8 @@ qint64 QQuickStateSyncer::versionOfState(const QString &stateIdentifier) const
 
 /*!
     \qmlmethod list<string> StateSyncer::clientsOfState(string stateIdentifier)
-    Returns the identifiers of the clients joined to the state.
+
+    Returns the identifiers of the clients joined to the state \a stateIdentifier.
 */
 QStringList QQuickStateSyncer::clientsOfState(const QString &stateIdentifier) const
 {
@@ -507,7 +529,8 @@ QStringList QQuickStateSyncer::clientsOfState(const QString &stateIdentifier) co
 
 /*!
     \qmlmethod list<object> StateSyncer::presenceOfState(string stateIdentifier)
-    Returns the presence of the clients joined to the state.
+
+    Returns the presence of the clients joined to the state \a stateIdentifier.
 */
 QVariantList QQuickStateSyncer::presenceOfState(const QString &stateIdentifier) const
 {
@@ -515,8 +538,11 @@ QVariantList QQuickStateSyncer::presenceOfState(const QString &stateIdentifier) 
 }
 
 /*!
-    \qmlmethod bool StateSyncer::updateStateValue(string stateIdentifier, object updates, object
-   clientInformation) Applies \a updates from the server side, through the state's hooks.
+    \qmlmethod bool StateSyncer::updateStateValue(string stateIdentifier, object updates, object clientInformation)
+
+    Applies \a updates to the state \a stateIdentifier from the server side, through the
+    state's hooks, as if a client with \a clientInformation sent them. Returns \c false
+    when there is no such state.
 */
 bool QQuickStateSyncer::updateStateValue(const QString &stateIdentifier, const QVariantMap &updates,
                                          const QVariantMap &clientInformation)
@@ -526,8 +552,11 @@ bool QQuickStateSyncer::updateStateValue(const QString &stateIdentifier, const Q
 }
 
 /*!
-    \qmlmethod bool StateSyncer::appendToState(string stateIdentifier, object appends, object
-   clientInformation) Appends items from the server side: \a appends maps keys to arrays of items.
+    \qmlmethod bool StateSyncer::appendToState(string stateIdentifier, object appends, object clientInformation)
+
+    Appends items to the state \a stateIdentifier from the server side, as if a client
+    with \a clientInformation sent them: \a appends maps keys to arrays of items.
+    Returns \c false when there is no such state or a value is not an array.
 */
 bool QQuickStateSyncer::appendToState(const QString &stateIdentifier, const QVariantMap &appends,
                                       const QVariantMap &clientInformation)

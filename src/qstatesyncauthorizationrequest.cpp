@@ -80,6 +80,7 @@ public:
 
 /*!
     \fn void QStateSyncAuthorizationRequest::publicInformationChanged()
+
     This signal is emitted when publicInformation changes.
 */
 

@@ -139,6 +139,7 @@ QJsonValue jsonFromVariant(const QVariant &value)
 
 /*!
     \fn void QStateSyncClient::activeChanged()
+
     This signal is emitted when active changes.
 */
 
@@ -189,6 +190,7 @@ QJsonValue jsonFromVariant(const QVariant &value)
 
 /*!
     \fn void QStateSyncClient::presenceDataChanged()
+
     This signal is emitted when presenceData changes.
 */
 
@@ -215,11 +217,13 @@ QJsonValue jsonFromVariant(const QVariant &value)
 
 /*!
     \fn void QStateSyncClient::connected()
+
     This signal is emitted when the WebSocket opened (the original's \c onConnection()).
 */
 
 /*!
     \fn void QStateSyncClient::disconnected()
+
     This signal is emitted when an open connection closed.
 */
 
@@ -231,8 +235,7 @@ QJsonValue jsonFromVariant(const QVariant &value)
 */
 
 /*!
-    \fn void QStateSyncClient::joinFailed(const QString &stateIdentifier, QStateSync::Error error,
-   const QString &message)
+    \fn void QStateSyncClient::joinFailed(const QString &stateIdentifier, QStateSync::Error error, const QString &message)
 
     This signal is emitted when the server refused to let the client join
     \a stateIdentifier, with \a error (for example QStateSync::Error::StateNotFound or
@@ -241,20 +244,19 @@ QJsonValue jsonFromVariant(const QVariant &value)
 
 /*!
     \fn void QStateSyncClient::left(const QString &stateIdentifier)
+
     This signal is emitted when the server confirmed that the client left \a stateIdentifier.
 */
 
 /*!
-    \fn void QStateSyncClient::stateRemoved(const QString &stateIdentifier,
-   QStateSync::RemovalReason reason)
+    \fn void QStateSyncClient::stateRemoved(const QString &stateIdentifier, QStateSync::RemovalReason reason)
 
     This signal is emitted when the joined state \a stateIdentifier was removed on the
     server, for \a reason. The client stays connected and may join another state.
 */
 
 /*!
-    \fn void QStateSyncClient::stateUpdated(const QVariantMap &updates, const QVariantMap
-   &previousValues)
+    \fn void QStateSyncClient::stateUpdated(const QVariantMap &updates, const QVariantMap &previousValues)
 
     This signal is emitted after the client's copy changed. \a updates maps every
     top-level key that changed to its new value (an invalid QVariant for a removed key);
@@ -270,8 +272,7 @@ QJsonValue jsonFromVariant(const QVariant &value)
 */
 
 /*!
-    \fn void QStateSyncClient::updateFailed(qint64 requestId, QStateSync::Error error, const QString
-   &message)
+    \fn void QStateSyncClient::updateFailed(qint64 requestId, QStateSync::Error error, const QString &message)
 
     This signal is emitted when the update or append \a requestId was not applied: the
     server refused it with \a error and \a message, or the connection closed or the state
@@ -281,52 +282,61 @@ QJsonValue jsonFromVariant(const QVariant &value)
 /*!
     \fn void QStateSyncClient::errorOccurred(QStateSync::Error error, const QString &message)
 
-    This signal is emitted for every error, with its code and a description (the
-    original's \c onError()).
+    This signal is emitted for every error, with its code \a error and a description,
+    \a message (the original's \c onError()).
 */
 
 /*!
     \fn void QStateSyncClient::urlChanged()
+
     This signal is emitted when url changes.
 */
 
 /*!
     \fn void QStateSyncClient::clientIdentifierChanged()
+
     This signal is emitted when clientIdentifier changes.
 */
 
 /*!
     \fn void QStateSyncClient::accessTokenChanged()
+
     This signal is emitted when accessToken changes.
 */
 
 /*!
     \fn void QStateSyncClient::statusChanged()
+
     This signal is emitted when status changes.
 */
 
 /*!
     \fn void QStateSyncClient::stateIdentifierChanged()
+
     This signal is emitted when stateIdentifier changes.
 */
 
 /*!
     \fn void QStateSyncClient::versionChanged()
+
     This signal is emitted when version changes.
 */
 
 /*!
     \fn void QStateSyncClient::requestedProtocolVersionChanged()
+
     This signal is emitted when requestedProtocolVersion changes.
 */
 
 /*!
     \fn void QStateSyncClient::protocolVersionChanged()
+
     This signal is emitted when protocolVersion changes.
 */
 
 /*!
     \fn void QStateSyncClient::errorChanged()
+
     This signal is emitted when error or errorString change.
 */
 
@@ -494,7 +504,7 @@ QVariantMap QStateSyncClient::presenceData() const
 }
 
 /*!
-    Sets what the other clients of the joined state see of this client, next to the
+    Sets \a data as what the other clients of the joined state see of this client, next to the
     public information the server chose: for example a cursor position or whether it is
     typing. The data is sent at once when the client is joined, and again each time it
     joins a state; it is not part of the state's value and has no version. Other clients

@@ -165,24 +165,21 @@
 */
 
 /*!
-    \fn void QStateSyncer::stateRemoved(const QString &stateIdentifier, QStateSync::RemovalReason
-   reason)
+    \fn void QStateSyncer::stateRemoved(const QString &stateIdentifier, QStateSync::RemovalReason reason)
 
     This signal is emitted when the state \a stateIdentifier went away, for \a reason.
     Its joined clients have been told with a STATE_REMOVED message.
 */
 
 /*!
-    \fn void QStateSyncer::clientJoined(const QString &stateIdentifier, const QString
-   &clientIdentifier, const QVariantMap &clientInformation)
+    \fn void QStateSyncer::clientJoined(const QString &stateIdentifier, const QString &clientIdentifier, const QVariantMap &clientInformation)
 
     This signal is emitted when the client \a clientIdentifier, with \a clientInformation,
     joined the state \a stateIdentifier and received its value.
 */
 
 /*!
-    \fn void QStateSyncer::clientLeft(const QString &stateIdentifier, const QString
-   &clientIdentifier, const QVariantMap &clientInformation)
+    \fn void QStateSyncer::clientLeft(const QString &stateIdentifier, const QString &clientIdentifier, const QVariantMap &clientInformation)
 
     This signal is emitted when the client \a clientIdentifier, with \a clientInformation,
     is no longer joined to \a stateIdentifier: it disconnected, left, joined another
@@ -190,8 +187,7 @@
 */
 
 /*!
-    \fn void QStateSyncer::stateUpdated(const QString &stateIdentifier, const QJsonObject &updates,
-   qint64 version)
+    \fn void QStateSyncer::stateUpdated(const QString &stateIdentifier, const QJsonObject &updates, qint64 version)
 
     This signal is emitted after a change was applied to \a stateIdentifier and sent to
     its clients; the state is now at \a version. For an update, \a updates is the merge
@@ -201,36 +197,43 @@
 
 /*!
     \fn void QStateSyncer::listeningChanged()
+
     This signal is emitted when the server starts or stops listening.
 */
 
 /*!
     \fn void QStateSyncer::secureChanged()
+
     This signal is emitted when the server switches between ws and wss.
 */
 
 /*!
     \fn void QStateSyncer::stateIdentifiersChanged()
+
     This signal is emitted when a state is created or removed.
 */
 
 /*!
     \fn void QStateSyncer::clientCountChanged()
+
     This signal is emitted when a client connects or disconnects.
 */
 
 /*!
     \fn void QStateSyncer::maxMessageSizeChanged()
+
     This signal is emitted when maxMessageSize changes.
 */
 
 /*!
     \fn void QStateSyncer::maxNestingDepthChanged()
+
     This signal is emitted when maxNestingDepth changes.
 */
 
 /*!
     \fn void QStateSyncer::handshakeTimeoutChanged()
+
     This signal is emitted when handshakeTimeout changes.
 */
 
@@ -576,7 +579,8 @@ bool QStateSyncer::updateStateValue(const QString &stateIdentifier, const QJsonO
 /*!
     Appends items to arrays of the state \a stateIdentifier from the server side:
     \a appends maps each key to an array of items to add at its end. Goes through the
-    state's interceptors and updateRequested() like a client's append. Returns \c false
+    state's interceptors and updateRequested() like a client's append, from a client with
+    \a clientInformation. Returns \c false
     when there is no such state or a value of \a appends is not an array.
 */
 bool QStateSyncer::appendToState(const QString &stateIdentifier, const QJsonObject &appends,

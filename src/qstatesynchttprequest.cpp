@@ -63,13 +63,15 @@ public:
 
 /*!
     \fn void QStateSyncHttpRequest::answeredChanged()
+
     This signal is emitted once, when the request is answered.
 */
 
 /*!
-    \fn void QStateSyncHttpRequest::responded(int status, const QByteArray &body, const QByteArray
-   &contentType) This signal is emitted once, with the answer's \a status, \a body and \a
-   contentType.
+    \fn void QStateSyncHttpRequest::responded(int status, const QByteArray &body, const QByteArray &contentType)
+
+    This signal is emitted once, with the answer's \a status, \a body and \a
+    contentType.
 */
 
 QStateSyncHttpRequest::QStateSyncHttpRequest(const QByteArray &method, const QUrl &url,

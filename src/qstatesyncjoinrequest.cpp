@@ -49,6 +49,7 @@ public:
 
 /*!
     \fn void QStateSyncJoinRequest::publicInformationChanged()
+
     This signal is emitted when publicInformation changes.
 */
 

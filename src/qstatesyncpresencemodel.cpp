@@ -79,11 +79,13 @@ public:
 
 /*!
     \fn void QStateSyncPresenceModel::countChanged()
+
     This signal is emitted when count changes.
 */
 
 /*!
     \fn void QStateSyncPresenceModel::selfIdChanged()
+
     This signal is emitted when selfId changes.
 */
 
