@@ -14,7 +14,8 @@ JOBS=${QSTATESYNC_JOBS:-2}
 PACKAGES=(
     cmake ninja-build g++ pkg-config
     qt6-base-dev qt6-websockets-dev qt6-declarative-dev qt6-declarative-dev-tools
-    qml6-module-qtquick qml6-module-qttest qml6-module-qtqml-workerscript qt6-qpa-plugins
+    qml6-module-qtqml qml6-module-qtqml-models qml6-module-qtqml-workerscript
+    qml6-module-qtquick qml6-module-qttest qt6-qpa-plugins
     libssl3 openssl ca-certificates
     qt6-documentation-tools python3-markdown
 )

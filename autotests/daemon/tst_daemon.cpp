@@ -4,73 +4,12 @@
 // qstatesyncd as its users run it: a separate process, driven by its command line and
 // signals, talked to by real clients.
 
-#include "testsupport.h"
+#include "daemonsupport.h"
 
 #include <QStateSyncClient>
 
-#include <QtCore/qprocess.h>
-#include <QtCore/qregularexpression.h>
-#include <QtTest/qsignalspy.h>
-#include <QtTest/qtest.h>
-
-#include <csignal>
-
 using namespace TestSupport;
-
-namespace {
-// A running qstatesyncd that is always stopped, whatever the test's outcome.
-class Daemon
-{
-public:
-    explicit Daemon(const QStringList &arguments)
-    {
-        process.setProgram(QStringLiteral(QSTATESYNCD_PATH));
-        process.setArguments(arguments);
-        process.start();
-    }
-    ~Daemon()
-    {
-        if (process.state() != QProcess::NotRunning) {
-            process.kill();
-            process.waitForFinished(Timeout);
-        }
-    }
-
-    // Waits for the line that names the listening URL.
-    QUrl waitForUrl()
-    {
-        static const QRegularExpression line(QStringLiteral("listening on (wss?://[^ ]+)"));
-        QDeadlineTimer deadline(Timeout);
-        while (!deadline.hasExpired()) {
-            stdoutText += QString::fromLocal8Bit(process.readAllStandardOutput());
-            const QRegularExpressionMatch match = line.match(stdoutText);
-            if (match.hasMatch())
-                return QUrl(match.captured(1));
-            if (process.state() == QProcess::NotRunning
-                || !process.waitForReadyRead(int(deadline.remainingTime())))
-                break;
-        }
-        return QUrl();
-    }
-
-    QProcess process;
-    QString stdoutText;
-};
-
-QPair<int, QString> runToEnd(const QStringList &arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(QSTATESYNCD_PATH), arguments);
-    if (!process.waitForFinished(Timeout)) {
-        process.kill();
-        process.waitForFinished(Timeout);
-        return {-1, QString()};
-    }
-    return {process.exitCode(),
-            QString::fromLocal8Bit(process.readAllStandardOutput()
-                                   + process.readAllStandardError())};
-}
-} // namespace
+using namespace DaemonSupport;
 
 class tst_Daemon : public QObject
 {
@@ -78,6 +17,7 @@ class tst_Daemon : public QObject
 
 private Q_SLOTS:
     void servesStatesAndStopsCleanlyOnSigterm();
+    void sigtermClosesEveryClientWithGoingAway();
     void stopsOnSigint();
     void servesWssWithCertificateAndKey();
     void helpExplainsEveryOption();
@@ -90,25 +30,25 @@ void tst_Daemon::servesStatesAndStopsCleanlyOnSigterm()
 {
     Daemon daemon({"--port", "0", "--host", "127.0.0.1", "--state", "demo", "--state", "other",
                    "--max-message-size", "4096"});
-    const QUrl url = daemon.waitForUrl();
-    QVERIFY2(url.isValid(), qPrintable(daemon.stdoutText));
-    QCOMPARE(url.host(), QStringLiteral("127.0.0.1"));
+    QVERIFY2(daemon.start(), qPrintable(daemon.stdoutText + daemon.log()));
+    QCOMPARE(daemon.url.host(), QStringLiteral("127.0.0.1"));
     QVERIFY(daemon.stdoutText.contains(QLatin1String("states: demo,other")));
 
-    QStateSyncClient alice(url, "alice");
-    QStateSyncClient bob(url, "bob");
+    QStateSyncClient alice(daemon.url, "alice");
+    QStateSyncClient bob(daemon.url, "bob");
     QSignalSpy aliceJoined(&alice, &QStateSyncClient::joined);
     QSignalSpy bobJoined(&bob, &QStateSyncClient::joined);
     alice.connectToState("demo");
     bob.connectToState("demo");
     QVERIFY(aliceJoined.wait(Timeout));
-    QTRY_COMPARE(bobJoined.count(), 1);
+    QTRY_COMPARE_WITH_TIMEOUT(bobJoined.count(), 1, Timeout);
     QCOMPARE(alice.value(), QVariantMap());
 
     QSignalSpy acknowledged(&alice, &QStateSyncClient::updateAcknowledged);
     alice.updateState(QVariantMap{{"title", "from alice"}});
     QVERIFY(acknowledged.wait(Timeout));
-    QTRY_COMPARE(bob.value().value("title").toString(), QStringLiteral("from alice"));
+    QTRY_COMPARE_WITH_TIMEOUT(bob.value().value("title").toString(), QStringLiteral("from alice"),
+                              Timeout);
 
     // The limit from the command line is in force.
     QSignalSpy bobDisconnected(&bob, &QStateSyncClient::disconnected);
@@ -116,20 +56,43 @@ void tst_Daemon::servesStatesAndStopsCleanlyOnSigterm()
     QVERIFY(bobDisconnected.wait(Timeout));
 
     QSignalSpy aliceDisconnected(&alice, &QStateSyncClient::disconnected);
+    QVERIFY(daemon.terminate());
+    QVERIFY(aliceDisconnected.count() == 1 || aliceDisconnected.wait(Timeout));
+    const QString log = daemon.log();
+    QVERIFY2(log.contains(QLatin1String("alice joined demo")), qPrintable(log));
+    QVERIFY2(log.contains(QLatin1String("signal 15")), qPrintable(log));
+}
+
+void tst_Daemon::sigtermClosesEveryClientWithGoingAway()
+{
+    Daemon daemon({"--port", "0", "--host", "127.0.0.1", "--state", "demo"});
+    QVERIFY(daemon.start());
+    // Both protocol flavours, one joined to a state and one only connected.
+    RawClient v2(RawClient::V2);
+    RawClient v1(RawClient::V1);
+    RawClient idle(RawClient::V2);
+    QVERIFY(openAndJoin(v2, daemon.url, "v2", QString(), "demo").contains("state"));
+    QVERIFY(openAndJoin(v1, daemon.url, "v1", QString(), "demo").contains("state"));
+    QVERIFY(idle.open(daemon.url, "idle"));
+
     ::kill(pid_t(daemon.process.processId()), SIGTERM);
+    for (RawClient *client : {&v2, &v1, &idle}) {
+        QVERIFY(client->waitForDisconnect());
+        QCOMPARE(client->socket.closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
+    }
     QVERIFY(daemon.process.waitForFinished(Timeout));
     QCOMPARE(daemon.process.exitStatus(), QProcess::NormalExit);
     QCOMPARE(daemon.process.exitCode(), 0);
-    QVERIFY(aliceDisconnected.count() == 1 || aliceDisconnected.wait(Timeout));
-    const QString log = QString::fromLocal8Bit(daemon.process.readAllStandardError());
-    QVERIFY2(log.contains(QLatin1String("alice joined demo")), qPrintable(log));
-    QVERIFY2(log.contains(QLatin1String("signal 15")), qPrintable(log));
+    const QString log = daemon.log();
+    QVERIFY2(log.contains(QLatin1String("closing 3 connections")), qPrintable(log));
+    QVERIFY2(log.contains(QLatin1String("stopped")), qPrintable(log));
+    QVERIFY2(!log.contains(QLatin1String("did not close")), qPrintable(log));
 }
 
 void tst_Daemon::stopsOnSigint()
 {
     Daemon daemon({"--port", "0", "--host", "127.0.0.1"});
-    QVERIFY(daemon.waitForUrl().isValid());
+    QVERIFY(daemon.start());
     QVERIFY(daemon.stdoutText.contains(QLatin1String("states: (none)")));
     ::kill(pid_t(daemon.process.processId()), SIGINT);
     QVERIFY(daemon.process.waitForFinished(Timeout));
@@ -146,9 +109,9 @@ void tst_Daemon::servesWssWithCertificateAndKey()
     QVERIFY2(certificate.error.isEmpty(), qPrintable(certificate.error));
     Daemon daemon({"--port", "0", "--host", "127.0.0.1", "--state", "s", "--cert",
                    certificate.certificateFile, "--key", certificate.keyFile});
-    const QUrl url = daemon.waitForUrl();
-    QCOMPARE(url.scheme(), QStringLiteral("wss"));
-    QStateSyncClient client(url, "alice");
+    QVERIFY(daemon.start());
+    QCOMPARE(daemon.url.scheme(), QStringLiteral("wss"));
+    QStateSyncClient client(daemon.url, "alice");
     client.setSslConfiguration(certificate.trustingClientConfiguration);
     QSignalSpy joined(&client, &QStateSyncClient::joined);
     client.connectToState("s");
@@ -157,11 +120,13 @@ void tst_Daemon::servesWssWithCertificateAndKey()
 
 void tst_Daemon::helpExplainsEveryOption()
 {
-    const auto [code, text] = runToEnd({"--help"});
-    QCOMPARE(code, 0);
-    for (const char *option : {"--port", "--host", "--state", "--cert", "--key",
-                               "--max-message-size", "--max-nesting-depth", "SIGTERM"}) {
-        QVERIFY2(text.contains(QLatin1String(option)), option);
+    const Finished finished = runToEnd({"--help"});
+    QCOMPARE(finished.exitCode, 0);
+    for (const char *option :
+         {"--port", "--host", "--state", "--cert", "--key", "--max-message-size",
+          "--max-nesting-depth", "--config", "--hooks", "--jwt-secret-file", "--check-config",
+          "QSTATESYNC_JWT_SECRET", "/healthz", "/metrics", "SIGTERM"}) {
+        QVERIFY2(finished.output.contains(QLatin1String(option)), option);
     }
 }
 
@@ -178,10 +143,17 @@ void tst_Daemon::badArgumentsExitWithUsageError_data()
             << QStringList{"--cert", "/nonexistent/c.pem", "--key", "/nonexistent/k.pem"}
             << "certificate";
     QTest::addRow("stray argument") << QStringList{"extra"} << "unexpected";
+    QTest::addRow("unknown option") << QStringList{"--bogus"} << "bogus";
     QTest::addRow("depth too small")
             << QStringList{"--max-nesting-depth", "1"} << "--max-nesting-depth";
     QTest::addRow("message size zero")
             << QStringList{"--max-message-size", "0"} << "--max-message-size";
+    QTest::addRow("missing config file")
+            << QStringList{"--config", "/nonexistent/qstatesyncd.json"} << "cannot read";
+    QTest::addRow("missing hooks file")
+            << QStringList{"--hooks", "/nonexistent/hooks.js"} << "hooks file";
+    QTest::addRow("missing secret file")
+            << QStringList{"--jwt-secret-file", "/nonexistent/secret"} << "secret file";
 }
 
 void tst_Daemon::badArgumentsExitWithUsageError()
@@ -195,20 +167,19 @@ void tst_Daemon::badArgumentsExitWithUsageError()
     if (!arguments.contains(QLatin1String("--host")))
         arguments << "--host"
                   << "127.0.0.1";
-    const auto [code, text] = runToEnd(arguments);
-    QCOMPARE(code, 2);
-    QVERIFY2(text.contains(complaint), qPrintable(text));
+    const Finished finished = runToEnd(arguments);
+    QCOMPARE(finished.exitCode, 2);
+    QVERIFY2(finished.output.contains(complaint), qPrintable(finished.output));
 }
 
 void tst_Daemon::busyPortExitsWithOne()
 {
     Daemon first({"--port", "0", "--host", "127.0.0.1"});
-    const QUrl url = first.waitForUrl();
-    QVERIFY(url.isValid());
-    const auto [code, text]
-            = runToEnd({"--port", QString::number(url.port()), "--host", "127.0.0.1"});
-    QCOMPARE(code, 1);
-    QVERIFY2(text.contains(QLatin1String("cannot listen")), qPrintable(text));
+    QVERIFY(first.start());
+    const Finished finished
+            = runToEnd({"--port", QString::number(first.port()), "--host", "127.0.0.1"});
+    QCOMPARE(finished.exitCode, 1);
+    QVERIFY2(finished.output.contains(QLatin1String("cannot listen")), qPrintable(finished.output));
 }
 
 QTEST_GUILESS_MAIN(tst_Daemon)

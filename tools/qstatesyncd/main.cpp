@@ -1,26 +1,162 @@
 // Copyright (C) 2026 The QStateSync Authors.
 // SPDX-License-Identifier: GPL-3.0-only
 
+#include "daemonconfig.h"
+#include "daemonlogging.h"
 #include "signalwatcher.h"
-
-#include <QStateSyncer>
+#include "statesyncdaemon.h"
 
 #include <QtCore/qcommandlineparser.h>
 #include <QtCore/qcoreapplication.h>
-#include <QtCore/qloggingcategory.h>
 #include <QtCore/qtextstream.h>
 
 #include <cstdio>
 
-Q_LOGGING_CATEGORY(lcDaemon, "qstatesync.daemon", QtInfoMsg)
-
 namespace {
 enum ExitCode { ExitOk = 0, ExitCannotListen = 1, ExitUsage = 2 };
+
+struct Options
+{
+    QCommandLineOption help{{QStringLiteral("h"), QStringLiteral("help")},
+                            QStringLiteral("Print this help and exit.")};
+    QCommandLineOption version{{QStringLiteral("v"), QStringLiteral("version")},
+                               QStringLiteral("Print the version and exit.")};
+    QCommandLineOption config{{QStringLiteral("c"), QStringLiteral("config")},
+                              QStringLiteral("Read the JSON configuration FILE (listen address, "
+                                             "TLS, limits, tokens, states, access rules, "
+                                             "hooks). The options below override it."),
+                              QStringLiteral("FILE")};
+    QCommandLineOption port{{QStringLiteral("p"), QStringLiteral("port")},
+                            QStringLiteral("TCP port to listen on; 0 picks a free port, printed "
+                                           "at start (default 5000)."),
+                            QStringLiteral("N")};
+    QCommandLineOption host{QStringLiteral("host"),
+                            QStringLiteral("Address to listen on, for example 127.0.0.1 or :: "
+                                           "(default: every address)."),
+                            QStringLiteral("ADDR")};
+    QCommandLineOption state{{QStringLiteral("s"), QStringLiteral("state")},
+                             QStringLiteral("Create an empty state with this identifier, next to "
+                                            "those of the configuration; repeat for more."),
+                             QStringLiteral("ID")};
+    QCommandLineOption cert{QStringLiteral("cert"),
+                            QStringLiteral("PEM certificate (chain) file: serve wss instead of "
+                                           "ws. Needs --key."),
+                            QStringLiteral("FILE")};
+    QCommandLineOption key{QStringLiteral("key"),
+                           QStringLiteral("PEM private key file for --cert."),
+                           QStringLiteral("FILE")};
+    QCommandLineOption maxMessageSize{QStringLiteral("max-message-size"),
+                                      QStringLiteral("Largest message a client may send, in "
+                                                     "bytes (default 1048576)."),
+                                      QStringLiteral("BYTES")};
+    QCommandLineOption maxNestingDepth{QStringLiteral("max-nesting-depth"),
+                                       QStringLiteral("Deepest nesting of objects and arrays a "
+                                                      "message may have (default 64)."),
+                                       QStringLiteral("N")};
+    QCommandLineOption hooks{QStringLiteral("hooks"),
+                             QStringLiteral("Load the hook functions (authorize, "
+                                            "allowConnectingClient, interceptStateUpdate, "
+                                            "interceptStateAppend, joinRequested, "
+                                            "updateRequested) from a .js or .qml FILE."),
+                             QStringLiteral("FILE")};
+    QCommandLineOption jwtSecretFile{QStringLiteral("jwt-secret-file"),
+                                     QStringLiteral("Check tokens as HS256 JWTs signed with the "
+                                                    "secret in FILE; their claims become the "
+                                                    "client information. The secret may also "
+                                                    "come from the environment variable "
+                                                    "QSTATESYNC_JWT_SECRET."),
+                                     QStringLiteral("FILE")};
+    QCommandLineOption checkConfig{QStringLiteral("check-config"),
+                                   QStringLiteral("Check the configuration, the hooks, the "
+                                                  "certificate and the secret, then exit "
+                                                  "without listening.")};
+};
+
+const QString Description = QStringLiteral(
+        "Serves shared states over WebSockets with the QStateSync protocol (v2) and the\n"
+        "protocol of the JavaScript server-state-sync (v1). Clients connect to\n"
+        "ws://HOST:PORT/?identifier=CLIENT&token=TOKEN and join a state by its identifier.\n"
+        "The same port answers GET /healthz and GET /metrics (Prometheus).\n"
+        "Runs until SIGINT or SIGTERM, then closes every connection (close code 1001)\n"
+        "and exits with 0. Exit status 1: cannot listen; 2: a wrong option or\n"
+        "configuration. The manual is doc/qstatesyncd.md.");
 
 int usageError(const QCommandLineParser &parser, const QString &message)
 {
     QTextStream(stderr) << "qstatesyncd: " << message << "\n\n" << parser.helpText();
     return ExitUsage;
+}
+
+int configError(const QString &message)
+{
+    QTextStream(stderr) << "qstatesyncd: " << message << '\n';
+    return ExitUsage;
+}
+
+// Lays the command line over the configuration file. Returns an error message, or an
+// empty string.
+QString applyCommandLine(const QCommandLineParser &parser, const Options &options,
+                         DaemonConfig *config)
+{
+    bool ok = false;
+    if (parser.isSet(options.port)) {
+        const uint port = parser.value(options.port).toUInt(&ok);
+        if (!ok || port > 65535)
+            return QStringLiteral("--port takes a number from 0 to 65535");
+        config->port = quint16(port);
+    }
+    if (parser.isSet(options.host) && !config->host.setAddress(parser.value(options.host)))
+        return QStringLiteral("--host takes an IP address");
+    if (parser.isSet(options.cert) != parser.isSet(options.key))
+        return QStringLiteral("--cert and --key go together");
+    if (parser.isSet(options.cert)) {
+        config->certificateFile = parser.value(options.cert);
+        config->privateKeyFile = parser.value(options.key);
+    }
+    if (parser.isSet(options.maxMessageSize)) {
+        config->maxMessageSize = parser.value(options.maxMessageSize).toLongLong(&ok);
+        if (!ok || config->maxMessageSize <= 0)
+            return QStringLiteral("--max-message-size takes a positive number");
+    }
+    if (parser.isSet(options.maxNestingDepth)) {
+        config->maxNestingDepth = parser.value(options.maxNestingDepth).toInt(&ok);
+        if (!ok || config->maxNestingDepth < 3 || config->maxNestingDepth > 1000)
+            return QStringLiteral("--max-nesting-depth takes a number from 3 to 1000");
+    }
+    if (parser.isSet(options.hooks))
+        config->hooksFile = parser.value(options.hooks);
+    const QStringList states = parser.values(options.state);
+    for (const QString &identifier : states) {
+        if (identifier.isEmpty())
+            return QStringLiteral("--state takes a non-empty identifier");
+        StateConfig state;
+        state.identifier = identifier;
+        config->states.append(state);
+    }
+    return QString();
+}
+
+// The secret comes from the first of: --jwt-secret-file, the environment, the
+// configuration's secretFile. Returns an error message, or an empty string.
+QString resolveJwtSecret(const QCommandLineParser &parser, const Options &options,
+                         DaemonConfig *config)
+{
+    QString error;
+    std::optional<QByteArray> secret;
+    if (parser.isSet(options.jwtSecretFile)) {
+        secret = readSecretFile(parser.value(options.jwtSecretFile), &error);
+    } else if (const QByteArray fromEnvironment = qgetenv(JwtSecretVariable);
+               !fromEnvironment.isEmpty()) {
+        secret = fromEnvironment;
+    } else if (!config->jwtSecretFile.isEmpty()) {
+        secret = readSecretFile(config->jwtSecretFile, &error);
+    } else {
+        return QString();
+    }
+    if (!secret)
+        return error;
+    config->jwtSecret = *secret;
+    return QString();
 }
 } // namespace
 
@@ -30,121 +166,69 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationName(QStringLiteral("qstatesyncd"));
     QCoreApplication::setApplicationVersion(QStringLiteral(QSTATESYNC_VERSION));
 
+    const Options options;
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-            "Serves shared states over WebSockets with the QStateSync protocol (v2) and the\n"
-            "protocol of the JavaScript server-state-sync (v1). Clients connect to\n"
-            "ws://HOST:PORT/?identifier=CLIENT&token=TOKEN and join a state by its identifier.\n"
-            "Runs until SIGINT or SIGTERM, then closes every connection and exits with 0."));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption portOption(
-            {QStringLiteral("p"), QStringLiteral("port")},
-            QStringLiteral("TCP port to listen on; 0 picks a free port, printed at start "
-                           "(default 5000)."),
-            QStringLiteral("N"), QStringLiteral("5000"));
-    const QCommandLineOption hostOption(
-            QStringLiteral("host"),
-            QStringLiteral("Address to listen on, for example 127.0.0.1 or :: (default: every "
-                           "address)."),
-            QStringLiteral("ADDR"));
-    const QCommandLineOption stateOption(
-            {QStringLiteral("s"), QStringLiteral("state")},
-            QStringLiteral("Create an empty state with this identifier; repeat for more states."),
-            QStringLiteral("ID"));
-    const QCommandLineOption certOption(
-            QStringLiteral("cert"),
-            QStringLiteral("PEM certificate (chain) file: serve wss instead of ws. Needs --key."),
-            QStringLiteral("FILE"));
-    const QCommandLineOption keyOption(QStringLiteral("key"),
-                                       QStringLiteral("PEM private key file for --cert."),
-                                       QStringLiteral("FILE"));
-    const QCommandLineOption maxMessageOption(
-            QStringLiteral("max-message-size"),
-            QStringLiteral("Largest message a client may send, in bytes (default 1048576)."),
-            QStringLiteral("BYTES"));
-    const QCommandLineOption maxDepthOption(
-            QStringLiteral("max-nesting-depth"),
-            QStringLiteral("Deepest nesting of objects and arrays a message may have "
-                           "(default 64)."),
-            QStringLiteral("N"));
-    parser.addOptions({portOption, hostOption, stateOption, certOption, keyOption, maxMessageOption,
-                       maxDepthOption});
-    parser.process(app);
-
-    if (!parser.positionalArguments().isEmpty())
+    parser.setApplicationDescription(Description);
+    parser.addOptions({options.help, options.version, options.config, options.port, options.host,
+                       options.state, options.cert, options.key, options.maxMessageSize,
+                       options.maxNestingDepth, options.hooks, options.jwtSecretFile,
+                       options.checkConfig});
+    // parse() rather than process(): a wrong option exits with 2, like every other
+    // mistake, instead of process()'s 1, which means "cannot listen" here.
+    if (!parser.parse(QCoreApplication::arguments()))
+        return usageError(parser, parser.errorText());
+    if (parser.isSet(options.help)) {
+        QTextStream(stdout) << parser.helpText();
+        return ExitOk;
+    }
+    if (parser.isSet(options.version)) {
+        QTextStream(stdout) << "qstatesyncd " << QCoreApplication::applicationVersion() << '\n';
+        return ExitOk;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
         return usageError(
                 parser,
                 QStringLiteral("unexpected argument %1").arg(parser.positionalArguments().first()));
-    bool ok = false;
-    const uint port = parser.value(portOption).toUInt(&ok);
-    if (!ok || port > 65535)
-        return usageError(parser, QStringLiteral("--port takes a number from 0 to 65535"));
-    QHostAddress address(QHostAddress::Any);
-    if (parser.isSet(hostOption) && !address.setAddress(parser.value(hostOption)))
-        return usageError(parser, QStringLiteral("--host takes an IP address"));
-    if (parser.isSet(certOption) != parser.isSet(keyOption))
-        return usageError(parser, QStringLiteral("--cert and --key go together"));
-
-    QStateSyncer syncer;
-    if (parser.isSet(maxMessageOption)) {
-        const qint64 bytes = parser.value(maxMessageOption).toLongLong(&ok);
-        if (!ok || bytes <= 0)
-            return usageError(parser, QStringLiteral("--max-message-size takes a positive number"));
-        syncer.setMaxMessageSize(bytes);
-    }
-    if (parser.isSet(maxDepthOption)) {
-        const int depth = parser.value(maxDepthOption).toInt(&ok);
-        if (!ok || depth < 3)
-            return usageError(parser,
-                              QStringLiteral("--max-nesting-depth takes a number of at least 3"));
-        syncer.setMaxNestingDepth(depth);
-    }
-    if (parser.isSet(certOption)
-        && !syncer.setCertificateFiles(parser.value(certOption), parser.value(keyOption))) {
-        return usageError(parser, QStringLiteral("cannot load the certificate or the key"));
     }
 
-    const QStringList stateIdentifiers = parser.values(stateOption);
-    for (const QString &identifier : stateIdentifiers) {
-        QStateSyncStateOptions options;
-        options.setIdentifier(identifier);
-        if (syncer.createState(options).isNull())
-            return usageError(parser, QStringLiteral("state %1 is given twice").arg(identifier));
+    DaemonConfig config;
+    QString error;
+    if (parser.isSet(options.config)) {
+        std::optional<DaemonConfig> loaded = loadConfigFile(parser.value(options.config), &error);
+        if (!loaded)
+            return configError(error);
+        config = std::move(*loaded);
     }
+    error = applyCommandLine(parser, options, &config);
+    if (!error.isEmpty())
+        return usageError(parser, error);
+    error = resolveJwtSecret(parser, options, &config);
+    if (!error.isEmpty())
+        return configError(error);
 
-    QObject::connect(&syncer, &QStateSyncer::clientJoined, &syncer,
-                     [](const QString &state, const QString &client) {
-                         qCInfo(lcDaemon).noquote() << client << "joined" << state;
-                     });
-    QObject::connect(&syncer, &QStateSyncer::clientLeft, &syncer,
-                     [](const QString &state, const QString &client) {
-                         qCInfo(lcDaemon).noquote() << client << "left" << state;
-                     });
+    StateSyncDaemon daemon(std::move(config));
+    if (!daemon.setUp(&error))
+        return configError(error);
+    if (parser.isSet(options.checkConfig)) {
+        QTextStream(stdout) << "qstatesyncd: configuration OK\n";
+        return ExitOk;
+    }
 
     SignalWatcher signalWatcher;
-    QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &app,
-                     [&](int signalNumber) {
-                         qCInfo(lcDaemon) << "signal" << signalNumber << "received, closing"
-                                          << syncer.clientCount() << "connections";
-                         syncer.close();
-                         QCoreApplication::quit();
-                     });
+    QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &daemon,
+                     &StateSyncDaemon::shutDown);
+    QObject::connect(&daemon, &StateSyncDaemon::stopped, &app, &QCoreApplication::quit,
+                     Qt::QueuedConnection);
 
-    if (!syncer.listen(address, quint16(port))) {
-        qCCritical(lcDaemon).noquote()
-                << "cannot listen on" << address.toString() << port << ":" << syncer.errorString();
+    if (!daemon.listen(&error)) {
+        qCCritical(lcDaemon).noquote() << error;
         return ExitCannotListen;
     }
-    const QString scheme = syncer.isSecure() ? QStringLiteral("wss") : QStringLiteral("ws");
-    QString host = syncer.serverAddress().toString();
-    if (syncer.serverAddress().protocol() == QAbstractSocket::IPv6Protocol)
-        host = QLatin1Char('[') + host + QLatin1Char(']');
     // One line on standard output, so scripts and tests can learn the port.
-    QTextStream(stdout) << "qstatesyncd listening on " << scheme << "://" << host << ':'
-                        << syncer.serverPort() << " states: "
-                        << (stateIdentifiers.isEmpty() ? QStringLiteral("(none)")
-                                                       : stateIdentifiers.join(QLatin1Char(',')))
+    const QStringList states = daemon.stateIdentifiers();
+    QTextStream(stdout) << "qstatesyncd listening on " << daemon.url().toString() << " states: "
+                        << (states.isEmpty() ? QStringLiteral("(none)")
+                                             : states.join(QLatin1Char(',')))
                         << Qt::endl;
 
     const int result = app.exec();

@@ -1,0 +1,370 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: GPL-3.0-only
+
+// qstatesyncd's configuration file: what each key does to a running daemon, how the
+// command line overrides it, and how mistakes in it are reported.
+
+#include "daemonsupport.h"
+
+using namespace TestSupport;
+using namespace DaemonSupport;
+
+namespace {
+QStringList onLoopback(const QString &configFile)
+{
+    return {"--config", configFile, "--port", "0", "--host", "127.0.0.1"};
+}
+
+QJsonObject state(const QString &identifier, const QJsonObject &extra = {})
+{
+    QJsonObject result = extra;
+    result.insert(QStringLiteral("identifier"), identifier);
+    return result;
+}
+} // namespace
+
+class tst_DaemonConfig : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void statesHaveTheirInitialValueAndMergeMode();
+    void ttlRemovesTheState();
+    void selfDestructWhenEmptyRemovesTheStateAfterTheLastClient();
+    void limitsAreEnforced();
+    void commandLineOverridesTheFile();
+    void checkConfigValidatesWithoutListening();
+    void exampleConfigurationRuns();
+    void exampleQmlHooksLoad();
+    void mistakesExitWithTwoAndNameTheKey_data();
+    void mistakesExitWithTwoAndNameTheKey();
+};
+
+void tst_DaemonConfig::statesHaveTheirInitialValueAndMergeMode()
+{
+    QTemporaryDir dir;
+    const QJsonObject user{{"user", QJsonObject{{"name", "ann"}, {"age", 30}}}};
+    const QString config = writeJson(
+            dir, "config.json",
+            {{"states",
+              QJsonArray{state("deep", {{"initialValue", user}}),
+                         state("flat", {{"initialValue", user}, {"mergeMode", "shallow"}}),
+                         state("empty")}}});
+    Daemon daemon(onLoopback(config));
+    QVERIFY2(daemon.start(), qPrintable(daemon.log()));
+    QVERIFY(daemon.stdoutText.contains(QLatin1String("states: deep,flat,empty")));
+
+    for (const QString mode : {QStringLiteral("deep"), QStringLiteral("flat")}) {
+        RawClient writer;
+        const QJsonObject joined = openAndJoin(writer, daemon.url, "writer", QString(), mode);
+        QCOMPARE(joined.value("state").toObject(), user);
+        QCOMPARE(joined.value("mergeMode").toString(),
+                 mode == QLatin1String("deep") ? QStringLiteral("deep")
+                                               : QStringLiteral("shallow"));
+        writer.update({{"user", QJsonObject{{"name", "bob"}}}}, 1);
+        QCOMPARE(answerTo(writer, 1).value("type").toInt(), 3);
+
+        // A client joining afterwards reads the server's value.
+        RawClient reader;
+        const QJsonObject value = openAndJoin(reader, daemon.url, "reader", QString(), mode)
+                                          .value("state")
+                                          .toObject();
+        const QJsonObject expected = mode == QLatin1String("deep")
+                ? QJsonObject{{"user", QJsonObject{{"name", "bob"}, {"age", 30}}}}
+                : QJsonObject{{"user", QJsonObject{{"name", "bob"}}}};
+        QCOMPARE(value, expected);
+    }
+    RawClient client;
+    QCOMPARE(openAndJoin(client, daemon.url, "c", QString(), "empty").value("state").toObject(),
+             QJsonObject());
+}
+
+void tst_DaemonConfig::ttlRemovesTheState()
+{
+    QTemporaryDir dir;
+    const QString config
+            = writeJson(dir, "config.json",
+                        {{"states", QJsonArray{state("short", {{"ttl", 1000}}), state("long")}}});
+    Daemon daemon(onLoopback(config));
+    QVERIFY(daemon.start());
+    RawClient shortLived;
+    RawClient longLived;
+    QVERIFY(openAndJoin(shortLived, daemon.url, "a", QString(), "short").contains("state"));
+    QVERIFY(openAndJoin(longLived, daemon.url, "b", QString(), "long").contains("state"));
+
+    const QJsonObject removed = shortLived.takeData(24);
+    QCOMPARE(removed.value("stateIdentifier").toString(), QStringLiteral("short"));
+    QCOMPARE(removed.value("reason").toString(), QStringLiteral("ttl"));
+    QVERIFY(daemon.waitForLog("state short removed: ttl"));
+    shortLived.join("short");
+    QCOMPARE(shortLived.takeData(8).value("code").toString(), QStringLiteral("state_not_found"));
+    // The state without a ttl is still there.
+    longLived.update({{"x", 1}}, 1);
+    QCOMPARE(answerTo(longLived, 1).value("type").toInt(), 3);
+}
+
+void tst_DaemonConfig::selfDestructWhenEmptyRemovesTheStateAfterTheLastClient()
+{
+    QTemporaryDir dir;
+    const QString config
+            = writeJson(dir, "config.json",
+                        {{"states",
+                          QJsonArray{state("room", {{"selfDestructWhenEmpty", true}}),
+                                     state("keep", {{"selfDestructWhenEmpty", false}})}}});
+    Daemon daemon(onLoopback(config));
+    QVERIFY(daemon.start());
+    RawClient a;
+    RawClient b;
+    QVERIFY(openAndJoin(a, daemon.url, "a", QString(), "room").contains("state"));
+    QVERIFY(openAndJoin(b, daemon.url, "b", QString(), "room").contains("state"));
+
+    // One client left, the state stays: a can come back.
+    a.send(21, QJsonObject());
+    QVERIFY(!a.takeData(23).isEmpty());
+    a.join("room");
+    QVERIFY(!a.takeData(7).isEmpty());
+    a.send(21, QJsonObject());
+    QVERIFY(!a.takeData(23).isEmpty());
+
+    // The last one leaves by disconnecting: the state goes.
+    b.socket.close();
+    QVERIFY(daemon.waitForLog("state room removed: selfDestruct"));
+    a.join("room");
+    QCOMPARE(a.takeData(8).value("code").toString(), QStringLiteral("state_not_found"));
+
+    // Without the flag, an empty state stays.
+    a.join("keep");
+    QVERIFY(!a.takeData(7).isEmpty());
+    a.send(21, QJsonObject());
+    QVERIFY(!a.takeData(23).isEmpty());
+    a.join("keep");
+    QVERIFY(!a.takeData(7).isEmpty());
+}
+
+void tst_DaemonConfig::limitsAreEnforced()
+{
+    QTemporaryDir dir;
+    const QString config
+            = writeJson(dir, "config.json",
+                        {{"limits", QJsonObject{{"maxMessageSize", 4096}, {"maxNestingDepth", 7}}},
+                         {"states", QJsonArray{state("s")}}});
+    Daemon daemon(onLoopback(config));
+    QVERIFY(daemon.start());
+    RawClient client;
+    QVERIFY(openAndJoin(client, daemon.url, "c", QString(), "s").contains("state"));
+
+    // {"type":3,"data":{"updates":{"a":{"b":{"c":{"d":{}}}}}}} nests 7 levels: the limit.
+    client.update(
+            {{"a", QJsonObject{{"b", QJsonObject{{"c", QJsonObject{{"d", QJsonObject{}}}}}}}}}, 1);
+    QCOMPARE(answerTo(client, 1).value("type").toInt(), 3);
+    client.update(
+            {{"a",
+              QJsonObject{{"b",
+                           QJsonObject{{"c",
+                                        QJsonObject{{"d", QJsonObject{{"e", QJsonObject{}}}}}}}}}}},
+            2);
+    QCOMPARE(answerTo(client, 2).value("data").toObject().value("code").toString(),
+             QStringLiteral("nesting_too_deep"));
+
+    client.update({{"big", QString(5000, u'x')}}, 3);
+    QVERIFY(client.waitForDisconnect());
+    QCOMPARE(client.socket.closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
+}
+
+void tst_DaemonConfig::commandLineOverridesTheFile()
+{
+    // The file names a port that is taken and a tiny message limit; the command line
+    // replaces both and adds a state.
+    Daemon occupant({"--port", "0", "--host", "127.0.0.1"});
+    QVERIFY(occupant.start());
+    QTemporaryDir dir;
+    const QString config
+            = writeJson(dir, "config.json",
+                        {{"listen", QJsonObject{{"host", "127.0.0.1"}, {"port", occupant.port()}}},
+                         {"limits", QJsonObject{{"maxMessageSize", 100}}},
+                         {"states", QJsonArray{state("fromfile")}}});
+    Daemon daemon({"--config", config, "--port", "0", "--max-message-size", "100000", "--state",
+                   "extra"});
+    QVERIFY2(daemon.start(), qPrintable(daemon.log()));
+    QVERIFY(daemon.port() != occupant.port());
+    QVERIFY(daemon.stdoutText.contains(QLatin1String("states: fromfile,extra")));
+    RawClient client;
+    QVERIFY(openAndJoin(client, daemon.url, "c", QString(), "extra").contains("state"));
+    client.update({{"text", QString(5000, u'x')}}, 1);
+    QCOMPARE(answerTo(client, 1).value("type").toInt(), 3);
+}
+
+void tst_DaemonConfig::checkConfigValidatesWithoutListening()
+{
+    QTemporaryDir dir;
+    writeFile(dir, "hooks.js", "function authorize(request) { return true; }\n");
+    const QString config = writeJson(dir, "config.json",
+                                     {{"hooks", "hooks.js"}, {"states", QJsonArray{state("s")}}});
+    const Finished finished = runToEnd({"--config", config, "--check-config"});
+    QCOMPARE(finished.exitCode, 0);
+    QVERIFY2(finished.output.contains(QLatin1String("configuration OK")),
+             qPrintable(finished.output));
+    QVERIFY(!finished.output.contains(QLatin1String("listening")));
+}
+
+void tst_DaemonConfig::exampleConfigurationRuns()
+{
+    const QByteArray secret = "example secret";
+    QProcessEnvironment environment = daemonEnvironment();
+    environment.insert(QStringLiteral("QSTATESYNC_JWT_SECRET"), QString::fromLatin1(secret));
+    Daemon daemon({"--config", QStringLiteral(QSTATESYNCD_SOURCE_DIR "/qstatesyncd.example.json"),
+                   "--port", "0"},
+                  environment);
+    QVERIFY2(daemon.start(), qPrintable(daemon.log()));
+    QVERIFY(daemon.stdoutText.contains(QLatin1String("states: chat,board,lobby,scratch")));
+
+    const QByteArray editor = makeJwt(
+            {{"sub", "ann"}, {"roles", QJsonArray{"editor"}}, {"exp", secondsFromNow(600)}},
+            secret);
+    const QByteArray viewer = makeJwt(
+            {{"sub", "vic"}, {"roles", QJsonArray{"viewer"}}, {"exp", secondsFromNow(600)}},
+            secret);
+    RawClient ann;
+    RawClient vic;
+    QVERIFY(openAndJoin(ann, daemon.url, "ann", editor, "chat").contains("state"));
+    ann.append({{"messages", QJsonArray{QJsonObject{{"text", "  hello  "}}}}}, 1);
+    const QJsonObject message = answerTo(ann, 1)
+                                        .value("data")
+                                        .toObject()
+                                        .value("appends")
+                                        .toObject()
+                                        .value("messages")
+                                        .toArray()
+                                        .first()
+                                        .toObject();
+    QCOMPARE(message.value("text").toString(), QStringLiteral("hello"));
+    QCOMPARE(message.value("author").toString(), QStringLiteral("ann"));
+    ann.update({{"messages", QJsonArray()}}, 2);
+    QCOMPARE(answerTo(ann, 2).value("data").toObject().value("code").toString(),
+             QStringLiteral("update_refused"));
+
+    QVERIFY(openAndJoin(vic, daemon.url, "vic", viewer, "board").contains("state"));
+    vic.update({{"title", "mine"}}, 1);
+    QCOMPARE(answerTo(vic, 1).value("data").toObject().value("code").toString(),
+             QStringLiteral("update_refused"));
+    // A token without an expiry is refused: the example requires one.
+    QCOMPARE(rawRequest(daemon.port(),
+                        upgradeRequest("/?identifier=x&token=" + makeJwt({{"sub", "x"}}, secret)))
+                     .status,
+             401);
+    QVERIFY(daemon.terminate());
+}
+
+void tst_DaemonConfig::exampleQmlHooksLoad()
+{
+    const Finished finished
+            = runToEnd({"--hooks", QStringLiteral(QSTATESYNCD_SOURCE_DIR "/hooks.example.qml"),
+                        "--check-config"});
+    QCOMPARE(finished.exitCode, 0);
+    QVERIFY2(finished.output.contains(QLatin1String("authorize, updateRequested")),
+             qPrintable(finished.output));
+}
+
+void tst_DaemonConfig::mistakesExitWithTwoAndNameTheKey_data()
+{
+    QTest::addColumn<QByteArray>("config");
+    QTest::addColumn<QString>("complaint");
+    QTest::addRow("not JSON") << QByteArray("{\n  \"states\": [,]\n}") << "line 2";
+    QTest::addRow("not an object") << QByteArray("[]") << "must hold a JSON object";
+    QTest::addRow("unknown key") << QByteArray(R"({"lisen": {}})")
+                                 << "lisen: unknown key (known here: access, auth, hooks, http, "
+                                    "limits, listen, states, tls)";
+    QTest::addRow("unknown nested key")
+            << QByteArray(R"({"listen": {"prot": 1}})") << "listen.prot: unknown key";
+    QTest::addRow("port is a string")
+            << QByteArray(R"({"listen": {"port": "80"}})") << "listen.port: must be a whole number";
+    QTest::addRow("port too large") << QByteArray(R"({"listen": {"port": 70000}})")
+                                    << "listen.port: must be a whole number";
+    QTest::addRow("port fractional")
+            << QByteArray(R"({"listen": {"port": 1.5}})") << "listen.port: must be a whole number";
+    QTest::addRow("host not an address")
+            << QByteArray(R"({"listen": {"host": "example.com"}})") << "listen.host: must be an IP";
+    QTest::addRow("tls without key")
+            << QByteArray(R"({"tls": {"certificate": "c.pem"}})") << "tls: needs both";
+    QTest::addRow("depth too small")
+            << QByteArray(R"({"limits": {"maxNestingDepth": 2}})") << "limits.maxNestingDepth";
+    QTest::addRow("negative hook timeout")
+            << QByteArray(R"({"limits": {"hookTimeout": -5}})") << "limits.hookTimeout";
+    QTest::addRow("states not a list")
+            << QByteArray(R"({"states": {"a": {}}})") << "states: must be an array";
+    QTest::addRow("state without identifier")
+            << QByteArray(R"({"states": [{"ttl": 5}]})") << "states[0].identifier: is required";
+    QTest::addRow("state twice") << QByteArray(R"({"states": [{"identifier": "a"},
+                                                             {"identifier": "a"}]})")
+                                 << "states[1].identifier: state a is defined twice";
+    QTest::addRow("initial value not an object")
+            << QByteArray(R"({"states": [{"identifier": "a", "initialValue": [1]}]})")
+            << "states[0].initialValue: must be an object, not an array";
+    QTest::addRow("negative ttl") << QByteArray(R"({"states": [{"identifier": "a", "ttl": -1}]})")
+                                  << "states[0].ttl";
+    QTest::addRow("bad merge mode")
+            << QByteArray(R"({"states": [{"identifier": "a", "mergeMode": "merge"}]})")
+            << "states[0].mergeMode: must be \"deep\" or \"shallow\"";
+    QTest::addRow("self destruct not a boolean")
+            << QByteArray(R"({"states": [{"identifier": "a", "selfDestructWhenEmpty": "yes"}]})")
+            << "states[0].selfDestructWhenEmpty: must be true or false";
+    QTest::addRow("unknown state key")
+            << QByteArray(R"({"states": [{"identifier": "a", "tll": 5}]})")
+            << "states[0].tll: unknown key";
+    QTest::addRow("access not a list")
+            << QByteArray(R"({"access": {"states": "*"}})") << "access: must be an array";
+    QTest::addRow("access without states")
+            << QByteArray(R"({"access": [{"join": true}]})") << "access[0].states: is required";
+    QTest::addRow("access join wrong type")
+            << QByteArray(R"({"access": [{"states": "*", "join": "yes"}]})")
+            << "access[0].join: must be true, false or a list of conditions";
+    QTest::addRow("condition without claim")
+            << QByteArray(R"({"access": [{"states": "*", "join": [{"equals": 1}]}]})")
+            << "access[0].join[0].claim: is required";
+    QTest::addRow("condition with two tests") << QByteArray(
+            R"({"access": [{"states": "*", "write": [{"claim": "a", "equals": 1, "present": true}]}]})")
+                                              << "access[0].write[0]: needs exactly one of";
+    QTest::addRow("anyOf empty") << QByteArray(
+            R"({"access": [{"states": "*", "join": [{"claim": "a", "anyOf": []}]}]})")
+                                 << "access[0].join[0].anyOf: must be a non-empty list";
+    QTest::addRow("allOf part wrong") << QByteArray(
+            R"({"access": [{"states": "*", "join": [{"allOf": [{"claim": "a", "equal": 1}]}]}]})")
+                                      << "access[0].join[0].allOf[0].equal: unknown key";
+    QTest::addRow("audience not a string")
+            << QByteArray(R"({"auth": {"jwt": {"audience": [1]}}})") << "auth.jwt.audience";
+    QTest::addRow("jwt without a secret")
+            << QByteArray(R"({"auth": {"jwt": {}}})") << "no JWT secret was given";
+    QTest::addRow("required token nobody checks")
+            << QByteArray(R"({"auth": {"requireToken": true}})")
+            << "auth.requireToken needs a JWT secret or an authorize hook";
+    QTest::addRow("missing secret file")
+            << QByteArray(R"({"auth": {"jwt": {"secretFile": "nope.secret"}}})")
+            << "cannot read the JWT secret file";
+    QTest::addRow("hooks with a syntax error")
+            << QByteArray(R"({"hooks": "broken.js"})") << "broken.js:2: SyntaxError";
+    QTest::addRow("hooks not a function")
+            << QByteArray(R"({"hooks": "notafunction.js"})") << "authorize must be a function";
+    QTest::addRow("hooks of another kind")
+            << QByteArray(R"({"hooks": "hooks.txt"})") << "must end in .js or .qml";
+    QTest::addRow("qml hooks with an error")
+            << QByteArray(R"({"hooks": "broken.qml"})") << "broken.qml";
+}
+
+void tst_DaemonConfig::mistakesExitWithTwoAndNameTheKey()
+{
+    QFETCH(QByteArray, config);
+    QFETCH(QString, complaint);
+    QTemporaryDir dir;
+    writeFile(dir, "broken.js", "function authorize(request) {\n  return (;\n}\n");
+    writeFile(dir, "notafunction.js", "var authorize = 42;\n");
+    writeFile(dir, "hooks.txt", "");
+    writeFile(dir, "broken.qml", "import QtQml\nQtObject { notAProperty: 1 }\n");
+    const QString file = writeFile(dir, "config.json", config);
+    const Finished finished = runToEnd({"--config", file, "--port", "0", "--host", "127.0.0.1"});
+    QCOMPARE(finished.exitCode, 2);
+    QVERIFY2(finished.output.contains(complaint), qPrintable(finished.output));
+    QVERIFY2(!finished.output.contains(QLatin1String("listening")), qPrintable(finished.output));
+}
+
+QTEST_GUILESS_MAIN(tst_DaemonConfig)
+#include "tst_daemonconfig.moc"
