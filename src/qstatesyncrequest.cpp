@@ -29,9 +29,10 @@ public:
     \endlist
 
     A request that no handler answers or defers is accepted when the signal returns. The
-    first answer counts; later ones are ignored. When the peer goes away before a
-    deferred request is answered, the request is cancelled (status() becomes
-    \l Cancelled) and its answer no longer matters.
+    first answer counts; later ones are ignored. An authorization or join request whose
+    peer goes away before the answer is cancelled (status() becomes \l Cancelled) and
+    its answer no longer matters. An update request is cancelled only when its state is
+    removed: a change stays valid when its sender leaves, and is applied if accepted.
 
     The server owns the request and deletes it after it finished(); keep it in a QPointer
     while answering later.
