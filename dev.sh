@@ -18,6 +18,10 @@ PACKAGES=(
     qml6-module-qtquick qml6-module-qttest qt6-qpa-plugins
     libssl3 openssl ca-certificates
     qt6-documentation-tools python3-markdown
+    # The chat and editor examples (Qt Quick Controls), and scripts/screenshots.sh: the
+    # qml tool composes the shots, offscreen rendering needs a font.
+    qml6-module-qtquick-controls qml6-module-qtquick-templates qml6-module-qtquick-layouts
+    qml6-module-qtquick-window qml-qt6 fonts-dejavu-core
 )
 
 say() { printf '==> %s\n' "$*"; }

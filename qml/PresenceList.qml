@@ -41,6 +41,9 @@ ListView {
             color: isSelf ? "#1565c0" : "#2e7d32"
         }
         Text {
+            // Long names end in an ellipsis instead of leaving the list.
+            width: Math.max(0, root.width - 14)
+            elide: Text.ElideRight
             color: root.textColor
             text: root.displayName(information, clientIdentifier)
                   + (isSelf ? qsTr(" (you)") : "")
