@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
 
 #include "qstatesyncauthorizationrequest.h"
+#include "qstatesynchttpheaders_p.h"
 
 #include <QtCore/qurlquery.h>
 
@@ -123,10 +124,7 @@ QString QStateSyncAuthorizationRequest::token() const
 
 QVariantMap QStateSyncAuthorizationRequest::headers() const
 {
-    QVariantMap result;
-    for (const auto &header : d->headers)
-        result.insert(QString::fromLatin1(header.first), QString::fromLatin1(header.second));
-    return result;
+    return QStateSyncHttpHeaders::toVariantMap(d->headers);
 }
 
 /*!
@@ -135,11 +133,7 @@ QVariantMap QStateSyncAuthorizationRequest::headers() const
 */
 QByteArray QStateSyncAuthorizationRequest::header(const QByteArray &name) const
 {
-    for (const auto &header : d->headers) {
-        if (header.first.compare(name, Qt::CaseInsensitive) == 0)
-            return header.second;
-    }
-    return QByteArray();
+    return QStateSyncHttpHeaders::value(d->headers, name);
 }
 
 /*!

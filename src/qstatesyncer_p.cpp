@@ -136,9 +136,7 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
     if (!state) {
         qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
                                             << "asked to join unknown state" << stateIdentifier;
-        connection->send(encodeError(MessageType::StateConnectionError, Error::StateNotFound,
-                                     QStringLiteral("State %1 does not exist").arg(stateIdentifier),
-                                     QJsonValue::Undefined, stateIdentifier));
+        sendStateNotFound(connection, stateIdentifier);
         return;
     }
     // A client already joined asks again to resync: it was let in, so it needs no new
@@ -179,6 +177,14 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
         request->accept();
 }
 
+void QStateSyncerPrivate::sendStateNotFound(QStateSyncConnection *connection,
+                                            const QString &stateIdentifier)
+{
+    connection->send(encodeError(MessageType::StateConnectionError, Error::StateNotFound,
+                                 QStringLiteral("State %1 does not exist").arg(stateIdentifier),
+                                 QJsonValue::Undefined, stateIdentifier));
+}
+
 void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
                                      const QString &stateIdentifier, QStateSyncJoinRequest *request)
 {
@@ -197,19 +203,14 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
     // The state may have gone while the hook deferred: the client then stays where it was.
     const auto state = states.value(stateIdentifier);
     if (!state) {
-        connection->send(encodeError(MessageType::StateConnectionError, Error::StateNotFound,
-                                     QStringLiteral("State %1 does not exist").arg(stateIdentifier),
-                                     QJsonValue::Undefined, stateIdentifier));
+        sendStateNotFound(connection, stateIdentifier);
         return;
     }
     if (connection->joinedState() != stateIdentifier && !connection->joinedState().isEmpty()) {
         depart(connection, true);
         // Leaving may have run a selfDestruct hook that removed the state asked for.
         if (state->removed) {
-            connection->send(
-                    encodeError(MessageType::StateConnectionError, Error::StateNotFound,
-                                QStringLiteral("State %1 does not exist").arg(stateIdentifier),
-                                QJsonValue::Undefined, stateIdentifier));
+            sendStateNotFound(connection, stateIdentifier);
             return;
         }
     }

@@ -67,6 +67,7 @@ private:
     void handleJoin(QStateSyncConnection *connection, const QString &stateIdentifier);
     void finishJoin(QStateSyncConnection *connection, const QString &stateIdentifier,
                     QStateSyncJoinRequest *request);
+    void sendStateNotFound(QStateSyncConnection *connection, const QString &stateIdentifier);
     void handleLeave(QStateSyncConnection *connection);
     void handlePresence(QStateSyncConnection *connection, const QJsonObject &presence);
     void depart(QStateSyncConnection *connection, bool askSelfDestruct);

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
 
 #include "qstatesynchttprequest.h"
+#include "qstatesynchttpheaders_p.h"
 
 class QStateSyncHttpRequestPrivate
 {
@@ -108,10 +109,7 @@ QString QStateSyncHttpRequest::path() const
 
 QVariantMap QStateSyncHttpRequest::headers() const
 {
-    QVariantMap result;
-    for (const auto &header : d->headers)
-        result.insert(QString::fromLatin1(header.first), QString::fromLatin1(header.second));
-    return result;
+    return QStateSyncHttpHeaders::toVariantMap(d->headers);
 }
 
 /*!
@@ -120,11 +118,7 @@ QVariantMap QStateSyncHttpRequest::headers() const
 */
 QByteArray QStateSyncHttpRequest::header(const QByteArray &name) const
 {
-    for (const auto &header : d->headers) {
-        if (header.first.compare(name, Qt::CaseInsensitive) == 0)
-            return header.second;
-    }
-    return QByteArray();
+    return QStateSyncHttpHeaders::value(d->headers, name);
 }
 
 /*!

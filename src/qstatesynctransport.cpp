@@ -3,6 +3,7 @@
 
 #include "qstatesynctransport_p.h"
 #include "qstatesyncauthorizationrequest.h"
+#include "qstatesynchttpheaders_p.h"
 #include "qstatesynchttprequest.h"
 #include "qstatesynclogging_p.h"
 #include "qstatesyncprotocol_p.h"
@@ -31,16 +32,12 @@ struct RequestHead
 {
     QByteArray method;
     QByteArray target;
-    QList<QPair<QByteArray, QByteArray>> headers;
+    QStateSyncHttpHeaders::Headers headers;
     bool valid = false;
 
-    QByteArray header(const QByteArray &name) const
+    QByteArray header(QByteArrayView name) const
     {
-        for (const auto &header : headers) {
-            if (header.first == name)
-                return header.second;
-        }
-        return QByteArray();
+        return QStateSyncHttpHeaders::value(headers, name);
     }
 };
 
