@@ -88,11 +88,18 @@ public:
         return QTest::qWaitFor([&] { return log().contains(text); }, Timeout);
     }
 
+    // Waits for the process to end. waitForFinished() alone returns false for a process
+    // that ended while an event loop ran, so that case counts too.
+    bool waitForExit()
+    {
+        return process.state() == QProcess::NotRunning || process.waitForFinished(Timeout);
+    }
+
     // Sends SIGTERM and waits for the exit; true when it exited normally with 0.
     bool terminate()
     {
         ::kill(pid_t(process.processId()), SIGTERM);
-        return process.waitForFinished(Timeout) && process.exitStatus() == QProcess::NormalExit
+        return waitForExit() && process.exitStatus() == QProcess::NormalExit
                 && process.exitCode() == 0;
     }
 

@@ -80,7 +80,7 @@ void tst_Daemon::sigtermClosesEveryClientWithGoingAway()
         QVERIFY(client->waitForDisconnect());
         QCOMPARE(client->socket.closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
     }
-    QVERIFY(daemon.process.waitForFinished(Timeout));
+    QVERIFY(daemon.waitForExit());
     QCOMPARE(daemon.process.exitStatus(), QProcess::NormalExit);
     QCOMPARE(daemon.process.exitCode(), 0);
     const QString log = daemon.log();
@@ -95,7 +95,7 @@ void tst_Daemon::stopsOnSigint()
     QVERIFY(daemon.start());
     QVERIFY(daemon.stdoutText.contains(QLatin1String("states: (none)")));
     ::kill(pid_t(daemon.process.processId()), SIGINT);
-    QVERIFY(daemon.process.waitForFinished(Timeout));
+    QVERIFY(daemon.waitForExit());
     QCOMPARE(daemon.process.exitStatus(), QProcess::NormalExit);
     QCOMPARE(daemon.process.exitCode(), 0);
 }
