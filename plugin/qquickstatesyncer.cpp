@@ -372,6 +372,8 @@ void QQuickStateSyncer::appendState(QQmlListProperty<QQuickStateSyncState> *list
     if (!state)
         return;
     self->m_states.append(state);
+    // A state added at run time may be destroyed before the server: forget it then.
+    connect(state, &QObject::destroyed, self, [self, state] { self->m_states.removeAll(state); });
     if (self->m_complete)
         state->createOn(&self->m_syncer);
 }

@@ -23,6 +23,9 @@ Q_LOGGING_CATEGORY(lcQuickStateSync, "qstatesync.qml", QtInfoMsg)
     \snippet snippets/server.qml state
 
     A function that throws refuses what it was asked about, and the error is logged.
+
+    The state lives as long as its StateSyncState: destroying one that was added at run
+    time removes its state from the server (its clients are told).
 */
 
 /*!
@@ -96,7 +99,15 @@ QQuickStateSyncState::QQuickStateSyncState(QObject *parent)
     : QObject(parent)
 { }
 
-QQuickStateSyncState::~QQuickStateSyncState() = default;
+// A declared state lives as long as its declaration: destroying a StateSyncState removes
+// its state from the server (whose hooks would otherwise have nobody to ask).
+QQuickStateSyncState::~QQuickStateSyncState()
+{
+    if (m_created && m_syncer) {
+        disconnect(m_syncer, nullptr, this, nullptr);
+        m_syncer->removeState(m_identifier);
+    }
+}
 
 QString QQuickStateSyncState::identifier() const
 {

@@ -515,7 +515,7 @@ void QStateSyncClient::setPresenceData(const QVariantMap &data)
     if (d->presenceData == data)
         return;
     d->presenceData = data;
-    if (d->status == Joined && d->protocol == ProtocolV2) {
+    if (!d->joinedState.isEmpty() && d->protocol == ProtocolV2) {
         d->socket->sendTextMessage(
                 QString::fromUtf8(encodeSetPresence(QJsonObject::fromVariantMap(data))));
     }
@@ -670,6 +670,12 @@ void QStateSyncClient::setStateIdentifier(const QString &stateIdentifier)
     if (stateIdentifier == d->desiredState)
         return;
     if (stateIdentifier.isEmpty()) {
+        const bool inState = d->status == Joined || d->status == Joining;
+        // A v1 server cannot leave: leaveState() reports it, and the client stays.
+        if (inState && d->protocol == ProtocolV1) {
+            leaveState();
+            return;
+        }
         leaveState();
         d->setDesiredState(QString());
     } else if (d->status == Connected || d->status == Joining || d->status == Joined) {

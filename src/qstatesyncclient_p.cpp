@@ -327,8 +327,8 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
     // be acknowledged here.
     if (!previousState.isEmpty() && previousState != identifier)
         failPending(Error::NotJoined, leftBeforeAcknowledgement());
-    if (identifier != desiredState)
-        return; // an answer to a join the application has replaced since
+    // Even an answer to a join the application has replaced since is where the server
+    // put the client: the copy follows it, so it is never another state's value.
     const QJsonObject newValue = data.value(QLatin1String("state")).toObject();
     mergeMode = protocol == QStateSyncClient::ProtocolV2
                     && data.value(QLatin1String("mergeMode")).toString() != QLatin1String("shallow")
@@ -358,6 +358,8 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
                     encodeSetPresence(QJsonObject::fromVariantMap(presenceData))));
         }
     }
+    if (identifier != desiredState)
+        return; // still Joining: the answer to the join asked last comes next
     setStatus(QStateSyncClient::Joined);
     if (wasJoining)
         Q_EMIT q->joined(identifier, value.toVariantMap());
@@ -387,7 +389,7 @@ void QStateSyncClientPrivate::resync()
 
 void QStateSyncClientPrivate::handleChange(int type, const QJsonObject &data)
 {
-    if (joinedState.isEmpty() || joinedState != desiredState || resyncing)
+    if (joinedState.isEmpty() || resyncing)
         return;
     if (!versionInSequence(data))
         return;
@@ -457,13 +459,20 @@ void QStateSyncClientPrivate::handleJoinError(const QJsonObject &data)
     const Error code = errorOf(data, Error::JoinRefused);
     const QString message = data.value(QLatin1String("message")).toString();
     const QString identifier = data.value(QLatin1String("stateIdentifier")).toString(desiredState);
+    setError(code, message);
+    if (identifier != desiredState) {
+        // The answer to a join the application has replaced since: the one asked last
+        // is still on its way.
+        Q_EMIT q->joinFailed(identifier, code, message);
+        Q_EMIT q->errorOccurred(code, message);
+        return;
+    }
     if (resyncing && identifier == joinedState) {
         resyncing = false;
         joinedState.clear();
     }
     setDesiredState(joinedState);
     setStatus(joinedState.isEmpty() ? QStateSyncClient::Connected : QStateSyncClient::Joined);
-    setError(code, message);
     Q_EMIT q->joinFailed(identifier, code, message);
     Q_EMIT q->errorOccurred(code, message);
 }
@@ -482,19 +491,22 @@ void QStateSyncClientPrivate::handleUpdateFailed(const QJsonObject &data)
 void QStateSyncClientPrivate::handleLeft(const QJsonObject &data)
 {
     const QString identifier = data.value(QLatin1String("stateIdentifier")).toString();
-    if (identifier != joinedState)
-        return;
-    joinedState.clear();
-    presence->clear();
-    failPending(Error::NotJoined, leftBeforeAcknowledgement());
-    if (status == QStateSyncClient::Joined)
-        setStatus(QStateSyncClient::Connected);
-    Q_EMIT q->left(identifier);
+    const bool wasJoined = !joinedState.isEmpty() && identifier == joinedState;
+    if (wasJoined) {
+        joinedState.clear();
+        presence->clear();
+        failPending(Error::NotJoined, leftBeforeAcknowledgement());
+    }
+    // Also the answer to a leave that only cancelled a join still waiting for its hook.
+    if (status == QStateSyncClient::Joined || status == QStateSyncClient::Joining)
+        setStatus(desiredState.isEmpty() ? QStateSyncClient::Connected : QStateSyncClient::Joining);
+    if (wasJoined)
+        Q_EMIT q->left(identifier);
 }
 
 void QStateSyncClientPrivate::handlePresence(const QJsonObject &data)
 {
-    if (joinedState.isEmpty() || joinedState != desiredState)
+    if (joinedState.isEmpty())
         return;
     const QString event = data.value(QLatin1String("event")).toString();
     const QJsonObject entry = data.value(QLatin1String("presence")).toObject();

@@ -3,6 +3,7 @@
 
 #include "qstatesyncconnection_p.h"
 #include "qstatesyncer_p.h"
+#include "qstatesynclogging_p.h"
 #include "qstatesyncprotocol_p.h"
 
 #include <QtNetwork/qtcpsocket.h>
@@ -34,7 +35,7 @@ QStateSyncConnection::~QStateSyncConnection() = default;
 QString QStateSyncConnection::peerDescription() const
 {
     return QStringLiteral("%1 (%2:%3)")
-            .arg(m_identity.clientIdentifier, m_webSocket->peerAddress().toString())
+            .arg(loggable(m_identity.clientIdentifier), m_webSocket->peerAddress().toString())
             .arg(m_webSocket->peerPort());
 }
 
@@ -84,6 +85,5 @@ void QStateSyncConnection::onDisconnected()
 {
     if (m_gone)
         return;
-    m_gone = true;
     m_server->handleDisconnected(this);
 }

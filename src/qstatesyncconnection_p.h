@@ -45,6 +45,9 @@ public:
     QVariantMap clientInformation() const { return m_identity.clientInformation; }
     QVariantMap defaultPublicInformation() const { return m_identity.publicInformation; }
     bool isV2() const { return m_v2; }
+    // Gone: disconnected or being destroyed; nothing is sent or joined any more.
+    bool isGone() const { return m_gone; }
+    void markGone() { m_gone = true; }
     QString peerDescription() const;
 
     QString joinedState() const { return m_joinedState; }

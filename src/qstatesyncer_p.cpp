@@ -7,9 +7,13 @@
 #include "qstatesynclogging_p.h"
 #include "qstatesyncmerge_p.h"
 
+#include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qmetaobject.h>
 #include <QtCore/quuid.h>
 #include <QtWebSockets/qwebsocket.h>
+
+#include <algorithm>
+#include <limits>
 
 using namespace QStateSyncProtocol;
 using QStateSync::Error;
@@ -35,6 +39,17 @@ QStateSyncerPrivate::~QStateSyncerPrivate()
     // Children of q outlive this object by a moment; take down everything that calls back
     // into it first.
     delete transport;
+    // Whoever waits for a request's finished() hears of it before the server goes.
+    for (QStateSyncConnection *connection : std::as_const(connections)) {
+        connection->markGone();
+        if (QStateSyncJoinRequest *pending = std::exchange(connection->pendingJoin, nullptr))
+            pending->cancel();
+    }
+    for (const auto &state : std::as_const(states)) {
+        state->removed = true;
+        if (QStateSyncUpdateRequest *waiting = std::exchange(state->waitingFor, nullptr))
+            waiting->cancel();
+    }
     const QList<QStateSyncConnection *> open = std::exchange(connections, {});
     qDeleteAll(open);
     states.clear();
@@ -55,6 +70,7 @@ void QStateSyncerPrivate::addConnection(QWebSocket *webSocket, QTcpSocket *tcpSo
 
 void QStateSyncerPrivate::handleDisconnected(QStateSyncConnection *connection)
 {
+    connection->markGone();
     if (connection->pendingJoin)
         connection->pendingJoin->cancel();
     if (!connection->joinedState().isEmpty())
@@ -71,7 +87,7 @@ void QStateSyncerPrivate::refuse(QStateSyncConnection *connection, const ClientM
     ++counters.messagesRefused;
     qCInfo(lcStateSyncServer).noquote().nospace()
             << "refused a message from " << connection->peerDescription() << ": "
-            << QStateSync::errorCode(message.error) << ": " << message.errorMessage;
+            << QStateSync::errorCode(message.error) << ": " << loggable(message.errorMessage);
     connection->send(
             encodeError(message.replyType, message.error, message.errorMessage, message.requestId));
 }
@@ -134,8 +150,9 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
     }
     const auto state = states.value(stateIdentifier);
     if (!state) {
-        qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
-                                            << "asked to join unknown state" << stateIdentifier;
+        qCInfo(lcStateSyncServer).noquote()
+                << "client" << connection->peerDescription() << "asked to join unknown state"
+                << loggable(stateIdentifier);
         sendStateNotFound(connection, stateIdentifier);
         return;
     }
@@ -147,13 +164,17 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
     }
     if (const auto filter = state->options.allowConnectingClient();
         filter && !filter(connection->clientInformation())) {
+        if (connection->isGone())
+            return; // the filter closed the connection (or the server)
         qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
-                                            << "may not join state" << stateIdentifier;
+                                            << "may not join state" << loggable(stateIdentifier);
         connection->send(encodeError(MessageType::StateConnectionError, Error::JoinRefused,
                                      QStringLiteral("Client is not allowed to connect to state"),
                                      QJsonValue::Undefined, stateIdentifier));
         return;
     }
+    if (connection->isGone())
+        return;
     if (!hasJoinHandler()) {
         finishJoin(connection, stateIdentifier, nullptr);
         return;
@@ -164,12 +185,21 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
                                               connection->defaultPublicInformation(), q);
     connection->pendingJoin = request;
     const QPointer<QStateSyncConnection> guard(connection);
+    // The join was asked of this state object: one created later under the same name
+    // (while the hook deferred) has its own rules and is not joined this way.
+    const std::weak_ptr<QStateSyncServerState> askedFor = state;
     QObject::connect(request, &QStateSyncRequest::finished, q,
-                     [this, guard, stateIdentifier, request] {
+                     [this, guard, stateIdentifier, request, askedFor] {
                          request->deleteLater();
                          if (!guard || guard->pendingJoin != request)
                              return;
                          guard->pendingJoin = nullptr;
+                         const auto current = states.value(stateIdentifier);
+                         if (request->status() == QStateSyncRequest::Accepted
+                             && current != askedFor.lock()) {
+                             sendStateNotFound(guard, stateIdentifier);
+                             return;
+                         }
                          finishJoin(guard, stateIdentifier, request);
                      });
     Q_EMIT q->joinRequested(request);
@@ -188,6 +218,8 @@ void QStateSyncerPrivate::sendStateNotFound(QStateSyncConnection *connection,
 void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
                                      const QString &stateIdentifier, QStateSyncJoinRequest *request)
 {
+    if (connection->isGone())
+        return;
     if (request && request->status() == QStateSyncRequest::Cancelled)
         return;
     if (request && request->status() == QStateSyncRequest::Rejected) {
@@ -195,7 +227,7 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
                 ? QStringLiteral("Client is not allowed to connect to state")
                 : request->rejectionMessage();
         qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
-                                            << "was refused state" << stateIdentifier;
+                                            << "was refused state" << loggable(stateIdentifier);
         connection->send(encodeError(MessageType::StateConnectionError, Error::JoinRefused, message,
                                      QJsonValue::Undefined, stateIdentifier));
         return;
@@ -208,7 +240,10 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
     }
     if (connection->joinedState() != stateIdentifier && !connection->joinedState().isEmpty()) {
         depart(connection, true);
-        // Leaving may have run a selfDestruct hook that removed the state asked for.
+        // Leaving emitted clientLeft and may have run selfDestruct: a handler may have
+        // closed the connection, or removed the state asked for.
+        if (connection->isGone())
+            return;
         if (state->removed) {
             sendStateNotFound(connection, stateIdentifier);
             return;
@@ -250,11 +285,18 @@ void QStateSyncerPrivate::handlePresence(QStateSyncConnection *connection,
 
 void QStateSyncerPrivate::handleLeave(QStateSyncConnection *connection)
 {
+    QString cancelledJoin;
     if (QStateSyncJoinRequest *pending = connection->pendingJoin) {
         connection->pendingJoin = nullptr;
+        cancelledJoin = pending->stateIdentifier();
         pending->cancel();
     }
     const QString stateIdentifier = connection->joinedState();
+    if (stateIdentifier.isEmpty() && !cancelledJoin.isEmpty()) {
+        // The leave withdrew a join still waiting for its hook: that is its answer.
+        connection->send(encodeStateLeft(cancelledJoin));
+        return;
+    }
     if (stateIdentifier.isEmpty()) {
         ClientMessage message;
         message.error = Error::NotJoined;
@@ -284,7 +326,8 @@ void QStateSyncerPrivate::depart(QStateSyncConnection *connection, bool askSelfD
         return;
     if (const auto selfDestruct = state->options.selfDestruct();
         selfDestruct && selfDestruct(int(state->clients.size()), state->createdAt.toLocalTime())) {
-        qCInfo(lcStateSyncServer).noquote() << "state" << stateIdentifier << "self-destructs";
+        qCInfo(lcStateSyncServer).noquote()
+                << "state" << loggable(stateIdentifier) << "self-destructs";
         removeState(stateIdentifier, QStateSync::RemovalReason::SelfDestruct);
     }
 }
@@ -358,6 +401,12 @@ void QStateSyncerPrivate::processQueue(const std::shared_ptr<QStateSyncServerSta
                                                     change.clientInformation, change.kind,
                                                     change.serverSide, change.changes, q);
         Q_EMIT q->updateRequested(request);
+        if (state->removed) {
+            // A handler removed the state: nothing of it is applied, answered or not.
+            request->cancel();
+            request->deleteLater();
+            break;
+        }
         if (request->status() == QStateSyncRequest::Pending)
             request->accept();
         if (request->isAnswered()) {
@@ -492,7 +541,7 @@ void QStateSyncerPrivate::refuseChange(const QStateSyncChange &change, Error err
     }
     qCInfo(lcStateSyncServer).noquote().nospace()
             << "refused a change from " << change.sender->peerDescription() << ": "
-            << QStateSync::errorCode(error) << ": " << message;
+            << QStateSync::errorCode(error) << ": " << loggable(message);
     change.sender->send(
             encodeError(MessageType::StateUpdateFailed, error, message, change.requestId));
 }
@@ -506,14 +555,27 @@ QString QStateSyncerPrivate::createState(const QStateSyncStateOptions &options)
         return QString();
     auto state = std::make_shared<QStateSyncServerState>(identifier, options);
     if (options.ttl().count() > 0) {
+        // QTimer counts in int milliseconds (24.8 days): a longer life is waited for in
+        // steps, up to a deadline.
+        const QDeadlineTimer expiry(options.ttl(), Qt::PreciseTimer);
         state->ttlTimer = new QTimer(q);
         state->ttlTimer->setSingleShot(true);
         state->ttlTimer->setTimerType(Qt::PreciseTimer);
-        QObject::connect(state->ttlTimer, &QTimer::timeout, q, [this, identifier] {
-            qCInfo(lcStateSyncServer).noquote() << "state" << identifier << "expired";
-            removeState(identifier, QStateSync::RemovalReason::Ttl);
-        });
-        state->ttlTimer->start(options.ttl());
+        const auto nextStep = [expiry] {
+            return int(
+                    std::clamp<qint64>(expiry.remainingTime(), 0, std::numeric_limits<int>::max()));
+        };
+        QObject::connect(state->ttlTimer, &QTimer::timeout, q,
+                         [this, identifier, expiry, nextStep, timer = state->ttlTimer] {
+                             if (!expiry.hasExpired()) {
+                                 timer->start(nextStep());
+                                 return;
+                             }
+                             qCInfo(lcStateSyncServer).noquote()
+                                     << "state" << loggable(identifier) << "expired";
+                             removeState(identifier, QStateSync::RemovalReason::Ttl);
+                         });
+        state->ttlTimer->start(nextStep());
     }
     states.insert(identifier, state);
     Q_EMIT q->stateCreated(identifier);

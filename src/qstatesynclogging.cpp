@@ -8,3 +8,18 @@
 Q_LOGGING_CATEGORY(lcStateSyncTransport, "qstatesync.transport", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcStateSyncServer, "qstatesync.server", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcStateSyncClient, "qstatesync.client", QtWarningMsg)
+
+QString loggable(const QString &text)
+{
+    QString result;
+    result.reserve(text.size());
+    for (const QChar character : text) {
+        if (character.unicode() < 0x20 || character.unicode() == 0x7f
+            || character.category() == QChar::Other_Format) {
+            result += QStringLiteral("\\u%1").arg(character.unicode(), 4, 16, QLatin1Char('0'));
+        } else {
+            result += character;
+        }
+    }
+    return result;
+}

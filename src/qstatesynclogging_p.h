@@ -17,4 +17,8 @@ Q_DECLARE_LOGGING_CATEGORY(lcStateSyncTransport)
 Q_DECLARE_LOGGING_CATEGORY(lcStateSyncServer)
 Q_DECLARE_LOGGING_CATEGORY(lcStateSyncClient)
 
+// Text a peer chose (identifiers), made safe for a log line: control characters such as
+// newlines become escapes, so a peer cannot forge log lines.
+QString loggable(const QString &text);
+
 #endif // QSTATESYNCLOGGING_P_H

@@ -21,13 +21,28 @@ void QStateSyncStateMap::reset(const QVariantHash &value)
     set(value, removed);
 }
 
+namespace {
+// QQmlPropertyMap refuses these names, and refuses a whole bulk insert that holds one:
+// such keys stay out of the map (value() still has them).
+bool isReserved(const QString &key)
+{
+    return key == QLatin1String("keys") || key == QLatin1String("valueChanged")
+            || key == QLatin1String("QObject") || key == QLatin1String("destroyed")
+            || key == QLatin1String("deleteLater");
+}
+} // namespace
+
 void QStateSyncStateMap::set(const QVariantHash &changed, const QStringList &removed)
 {
+    QVariantHash accepted = changed;
+    accepted.removeIf([](const QVariantHash::iterator it) { return isReserved(it.key()); });
     // One insert of many keys rebuilds the meta-object once; key by key it is quadratic.
-    if (!changed.isEmpty())
-        insert(changed);
-    for (const QString &key : removed)
-        clear(key);
+    if (!accepted.isEmpty())
+        insert(accepted);
+    for (const QString &key : removed) {
+        if (!isReserved(key))
+            clear(key);
+    }
 }
 
 QVariant QStateSyncStateMap::updateValue(const QString &key, const QVariant &input)

@@ -8,6 +8,7 @@
 #include "qstatesynclogging_p.h"
 #include "qstatesyncprotocol_p.h"
 
+#include <QtCore/qregularexpression.h>
 #include <QtCore/qtimer.h>
 #include <QtCore/qurlquery.h>
 #include <QtNetwork/qsslserver.h>
@@ -98,10 +99,31 @@ QByteArray reasonPhrase(int status)
     }
 }
 
+// host[:port] or [ipv6][:port], nothing else.
+bool isHostHeader(QByteArrayView host)
+{
+    static const QRegularExpression pattern(QStringLiteral(
+            "^(?:[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.?|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?$"));
+    return pattern.match(QString::fromLatin1(host)).hasMatch();
+}
+
+// An origin-form target: a path and maybe a query, printable, no fragment.
+bool isRequestTarget(QByteArrayView target)
+{
+    if (!target.startsWith('/'))
+        return false;
+    for (const char character : target) {
+        const auto byte = uchar(character);
+        if (byte <= 0x20 || byte >= 0x7f || byte == '#')
+            return false;
+    }
+    return true;
+}
+
 // The request path without its query, which carries the token and must never be logged.
 QString loggablePath(const QUrl &url)
 {
-    return url.path().isEmpty() ? QStringLiteral("/") : url.path();
+    return url.path().isEmpty() ? QStringLiteral("/") : loggable(url.path());
 }
 } // namespace
 
@@ -190,15 +212,12 @@ bool QStateSyncTransport::listen(const QHostAddress &address, quint16 port)
 void QStateSyncTransport::close()
 {
     m_server.reset();
-    const auto pending = m_pending;
-    m_pending.clear();
-    for (const auto &entry : pending) {
-        if (entry->request)
-            entry->request->cancel();
-        if (entry->socket) {
-            entry->socket->abort();
-            entry->socket->deleteLater();
-        }
+    const QList<QTcpSocket *> sockets = m_pending.keys();
+    for (QTcpSocket *socket : sockets) {
+        forget(socket); // cancels and deletes what waits for an answer
+        disconnect(socket, nullptr, this, nullptr);
+        socket->abort();
+        socket->deleteLater();
     }
 }
 
@@ -228,6 +247,9 @@ void QStateSyncTransport::acceptConnections()
         QTcpSocket *socket = m_server->nextPendingConnection();
         socket->setParent(this);
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        // Until the WebSocket opens, nothing beyond a request head is read: a peer that
+        // keeps sending while its authorization waits is held back by TCP, not buffered.
+        socket->setReadBufferSize(m_limits.maxHeaderSize + 4);
 
         auto pending = std::make_shared<Pending>();
         pending->socket = socket;
@@ -244,8 +266,8 @@ void QStateSyncTransport::acceptConnections()
                 answerHttp(socket, 503, "No answer in time\n");
             } else if (pending->request && !pending->request->isAnswered()) {
                 qCInfo(lcStateSyncTransport).nospace()
-                        << "authorization of " << pending->identity.clientIdentifier << " from "
-                        << socket->peerAddress().toString() << " did not answer within "
+                        << "authorization of " << loggable(pending->identity.clientIdentifier)
+                        << " from " << socket->peerAddress().toString() << " did not answer within "
                         << m_limits.handshakeTimeoutMs << " ms";
                 pending->request->cancel();
                 answerHttp(socket, 503, "Authorization did not answer in time\n");
@@ -310,12 +332,24 @@ void QStateSyncTransport::authorize(QTcpSocket *socket, const QByteArray &head)
         return;
     }
     QByteArray host = request.header("host");
-    if (host.isEmpty())
-        host = socket->localAddress().toString().toLatin1();
+    if (host.isEmpty()) {
+        const QHostAddress local = socket->localAddress();
+        host = local.protocol() == QAbstractSocket::IPv6Protocol
+                ? '[' + local.toString().toLatin1() + ']'
+                : local.toString().toLatin1();
+    }
     const bool upgrade = request.header("upgrade").toLower().contains("websocket");
     const char *scheme
             = m_secure ? (upgrade ? "wss://" : "https://") : (upgrade ? "ws://" : "http://");
-    const QUrl url(QString::fromLatin1(scheme + host + request.target));
+    // The request URL is made of the Host header and the target: either may only be what
+    // its name says, or a peer could move the path or the query into the other.
+    const QUrl url(QString::fromLatin1(scheme + host + request.target), QUrl::StrictMode);
+    if (!isHostHeader(host) || !isRequestTarget(request.target) || !url.isValid()) {
+        qCInfo(lcStateSyncTransport).nospace()
+                << "malformed Host or request target from " << socket->peerAddress().toString();
+        answerHttp(socket, 400, "Malformed Host header or request target\n");
+        return;
+    }
     if (!upgrade) {
         if (request.method != "GET" && request.method != "HEAD")
             answerHttp(socket, 405, "Only GET and HEAD are served here\n");
@@ -366,12 +400,13 @@ void QStateSyncTransport::finishAuthorization(QTcpSocket *socket)
         if (pending->timer)
             pending->timer->stop();
         disconnect(socket, &QTcpSocket::readyRead, this, nullptr);
+        socket->setReadBufferSize(0); // from now on the WebSocket's message limits apply
         m_webSocketServer->handleConnection(socket);
         break;
     case QStateSyncRequest::Rejected:
         qCInfo(lcStateSyncTransport).nospace()
-                << "refused connection of " << pending->identity.clientIdentifier << " from "
-                << socket->peerAddress().toString() << ": unauthorized";
+                << "refused connection of " << loggable(pending->identity.clientIdentifier)
+                << " from " << socket->peerAddress().toString() << ": unauthorized";
         answerHttp(socket, 401,
                    request->rejectionMessage().isEmpty()
                            ? QByteArray("Unauthorized\n")

@@ -178,6 +178,22 @@ Item {
             verify(!server.hasState("ephemeral"))
         }
 
+        function test_stateDeclaredAtRunTimeLivesAsLongAsItsDeclaration() {
+            const before = server.states.length
+            const declared = Qt.createQmlObject(
+                "import QStateSync; StateSyncState { identifier: 'declared-later';"
+                + " initialValue: ({ fresh: true }) }", root)
+            server.states.push(declared)
+            compare(server.states.length, before + 1)
+            verify(declared.created)
+            const client = joinedClient("judy", "declared-later")
+            compare(client.state.fresh, true)
+            declared.destroy()
+            tryCompare(server.states, "length", before)
+            verify(!server.hasState("declared-later"))
+            tryCompare(client, "status", StateSyncClient.Connected)
+        }
+
         function test_statesCreatedAtRunTime() {
             const identifier = server.createState({ identifier: "runtime",
                                                     initialValue: { made: "later" },

@@ -8,6 +8,8 @@
 
 #include <QStateSyncAuthorizationRequest>
 #include <QStateSyncClient>
+#include <QStateSyncJoinRequest>
+#include <QStateSyncPresenceModel>
 #include <QStateSyncUpdateRequest>
 #include <QStateSyncer>
 
@@ -54,6 +56,12 @@ private Q_SLOTS:
     void activeOpensFromTheEventLoopAndCloses();
     void settingStateIdentifierJoinsMovesAndLeaves();
     void changingTheUrlWhileActiveReconnects();
+    void switchingQuicklyToAStateAndThenAMissingOneKeepsTheRightValue();
+    void switchingQuicklyFromAMissingStateWritesToTheRightOne();
+    void changesOfTheJoinedStateArriveWhileAnotherJoinWaits();
+    void leavingWhileAJoinWaitsEndsConnected();
+    void keysQmlReservesDoNotHideTheOthers();
+    void v1ClientCannotClearItsStateIdentifier();
     void wssWithTrustedCertificate();
 
 private:
@@ -650,6 +658,144 @@ void tst_QStateSyncClient::changingTheUrlWhileActiveReconnects()
     QTRY_COMPARE(client->value().value("server").toString(), QStringLiteral("second"));
     QCOMPARE(second.clientsOfState("s"), QStringList{"alice"});
     QTRY_VERIFY(m_server->clientsOfState("s").isEmpty());
+}
+
+void tst_QStateSyncClient::switchingQuicklyToAStateAndThenAMissingOneKeepsTheRightValue()
+{
+    createState("a", QJsonObject{{"name", "a"}});
+    createState("b", QJsonObject{{"name", "b"}});
+    for (int i = 0; i < 3; ++i)
+        m_server->updateStateValue("a", QJsonObject{{"step", i}});
+    auto client = joinedClient("alice", "a");
+    QSignalSpy failed(client.get(), &QStateSyncClient::joinFailed);
+    client->connectToState("b");
+    client->connectToState("missing");
+    QVERIFY(failed.wait(Timeout));
+    QCOMPARE(failed.at(0).at(0).toString(), QStringLiteral("missing"));
+    // The server put the client in "b": the client says so and holds b's value.
+    QCOMPARE(client->stateIdentifier(), QStringLiteral("b"));
+    QCOMPARE(client->status(), QStateSyncClient::Joined);
+    QCOMPARE(client->jsonValue(), *m_server->valueOfState("b"));
+    QCOMPARE(client->version(), 0);
+    m_server->updateStateValue("b", QJsonObject{{"later", true}});
+    QTRY_COMPARE(client->jsonValue(), *m_server->valueOfState("b"));
+}
+
+void tst_QStateSyncClient::switchingQuicklyFromAMissingStateWritesToTheRightOne()
+{
+    createState("a", QJsonObject{{"name", "a"}});
+    createState("b", QJsonObject{{"name", "b"}});
+    auto client = joinedClient("alice", "a");
+    QSignalSpy joined(client.get(), &QStateSyncClient::joined);
+    QSignalSpy failed(client.get(), &QStateSyncClient::joinFailed);
+    client->connectToState("missing");
+    client->connectToState("b");
+    QVERIFY(joined.wait(Timeout));
+    QCOMPARE(joined.at(0).at(0).toString(), QStringLiteral("b"));
+    QCOMPARE(failed.count(), 1);
+    QCOMPARE(client->stateIdentifier(), QStringLiteral("b"));
+    QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
+    client->updateState(QVariantMap{{"written", true}});
+    QVERIFY(acknowledged.wait(Timeout));
+    QVERIFY(m_server->valueOfState("b")->contains("written"));
+    QVERIFY(!m_server->valueOfState("a")->contains("written"));
+}
+
+void tst_QStateSyncClient::changesOfTheJoinedStateArriveWhileAnotherJoinWaits()
+{
+    createState("a", QJsonObject{{"name", "a"}});
+    createState("b");
+    QPointer<QStateSyncJoinRequest> deferred;
+    connect(m_server.get(), &QStateSyncer::joinRequested, this,
+            [&](QStateSyncJoinRequest *request) {
+                if (request->stateIdentifier() == QLatin1String("b")) {
+                    request->defer();
+                    deferred = request;
+                }
+            });
+    auto client = joinedClient("alice", "a");
+    auto peer = joinedClient("bob", "a");
+    QTRY_COMPARE(client->presence()->count(), 2);
+    QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
+    client->updateState(QVariantMap{{"mine", 1}});
+    client->connectToState("b");
+    QTRY_VERIFY(deferred);
+    QVERIFY(acknowledged.count() == 1 || acknowledged.wait(Timeout));
+    m_server->updateStateValue("a", QJsonObject{{"meanwhile", 2}});
+    peer.reset();
+    QTRY_COMPARE(client->presence()->count(), 1);
+    QTRY_COMPARE(client->jsonValue(), *m_server->valueOfState("a"));
+    deferred->reject();
+    QSignalSpy failed(client.get(), &QStateSyncClient::joinFailed);
+    QVERIFY(failed.wait(Timeout));
+    QCOMPARE(client->status(), QStateSyncClient::Joined);
+    QCOMPARE(client->stateIdentifier(), QStringLiteral("a"));
+    QCOMPARE(client->jsonValue(), *m_server->valueOfState("a"));
+    QCOMPARE(client->version(), m_server->versionOfState("a"));
+}
+
+void tst_QStateSyncClient::leavingWhileAJoinWaitsEndsConnected()
+{
+    createState("a");
+    createState("b");
+    connect(m_server.get(), &QStateSyncer::joinRequested, this, [](QStateSyncJoinRequest *request) {
+        if (request->stateIdentifier() == QLatin1String("b"))
+            request->defer();
+    });
+    auto client = joinedClient("alice", "a");
+    QSignalSpy requested(m_server.get(), &QStateSyncer::joinRequested);
+    client->connectToState("b");
+    QVERIFY(requested.wait(Timeout));
+    QSignalSpy left(client.get(), &QStateSyncClient::left);
+    client->leaveState();
+    QVERIFY(left.wait(Timeout));
+    QCOMPARE(client->status(), QStateSyncClient::Connected);
+    QVERIFY(m_server->clientsOfState("a").isEmpty());
+
+    // Not joined anywhere, only waiting: leaving withdraws the join, without an error.
+    QSignalSpy errors(client.get(), &QStateSyncClient::errorOccurred);
+    client->connectToState("b");
+    QVERIFY(requested.wait(Timeout));
+    client->leaveState();
+    QCOMPARE(client->status(), QStateSyncClient::Connected);
+    // A join answered after this would show up; a round trip proves nothing more came.
+    createState("c");
+    QSignalSpy joined(client.get(), &QStateSyncClient::joined);
+    client->connectToState("c");
+    QVERIFY(joined.wait(Timeout));
+    QCOMPARE(errors.count(), 0);
+}
+
+void tst_QStateSyncClient::keysQmlReservesDoNotHideTheOthers()
+{
+    createState("s", QJsonObject{{"keys", 1}, {"title", "hello"}, {"destroyed", true}});
+    auto writer = joinedClient("writer", "s");
+    auto client = joinedClient("alice", "s");
+    QCOMPARE(client->state()->value("title").toString(), QStringLiteral("hello"));
+    QCOMPARE(client->value().value("keys").toInt(), 1);
+    QSignalSpy updated(client.get(), &QStateSyncClient::stateUpdated);
+    writer->updateState(QVariantMap{{"deleteLater", 1}, {"other", 2}});
+    QVERIFY(updated.wait(Timeout));
+    QCOMPARE(client->state()->value("other").toInt(), 2);
+    QCOMPARE(client->value().value("deleteLater").toInt(), 1);
+}
+
+void tst_QStateSyncClient::v1ClientCannotClearItsStateIdentifier()
+{
+    createState("s");
+    auto client = makeClient("old");
+    client->setRequestedProtocolVersion(QStateSyncClient::ProtocolV1);
+    QSignalSpy joined(client.get(), &QStateSyncClient::joined);
+    client->connectToState("s");
+    QVERIFY(joined.wait(Timeout));
+    QSignalSpy errors(client.get(), &QStateSyncClient::errorOccurred);
+    client->setStateIdentifier(QString());
+    QCOMPARE(errors.count(), 1);
+    QCOMPARE(errors.at(0).at(0).value<Error>(), Error::UnsupportedMessageType);
+    QCOMPARE(client->stateIdentifier(), QStringLiteral("s"));
+    QSignalSpy updated(client.get(), &QStateSyncClient::stateUpdated);
+    m_server->updateStateValue("s", QJsonObject{{"still", "here"}});
+    QVERIFY(updated.wait(Timeout));
 }
 
 void tst_QStateSyncClient::wssWithTrustedCertificate()

@@ -11,6 +11,7 @@
 #include <QStateSyncUpdateRequest>
 #include <QStateSyncer>
 
+#include <QtCore/qregularexpression.h>
 #include <QtCore/qtimer.h>
 #include <QtCore/quuid.h>
 #include <QtTest/qsignalspy.h>
@@ -49,6 +50,11 @@ private Q_SLOTS:
     void joiningAnotherStateLeavesTheFirst();
     void joinOfAStateRemovedMeanwhileKeepsTheClientWhereItWas();
     void rejoiningTheJoinedStateNeedsNoNewPermission();
+    void handlerThatClosesTheServerDuringAMoveLeavesNoClientBehind();
+    void joinOfAStateRecreatedMeanwhileIsNotLetThrough();
+    void ttlLongerThanATimerCanCountIsKept();
+    void handlerRemovingTheStateCancelsItsDeferredUpdate();
+    void destroyingTheServerCancelsWaitingRequests();
     void leaveStateAnswersStateLeft();
     void rewrittenUpdateDeeperThanTheLimitIsRefused();
 };
@@ -734,6 +740,121 @@ void tst_QStateSyncer::rejoiningTheJoinedStateNeedsNoNewPermission()
     QCOMPARE(client.joinAndWait("s").value("stateIdentifier").toString(), QStringLiteral("s"));
     QCOMPARE(asked, 1);
     QCOMPARE(server->clientsOfState("s"), QStringList{"c"});
+}
+
+void tst_QStateSyncer::handlerThatClosesTheServerDuringAMoveLeavesNoClientBehind()
+{
+    const auto server = startServer();
+    createState(*server, "a");
+    createState(*server, "b");
+    // Leaving "a" (on the way to "b") makes a handler close the whole server.
+    connect(server.get(), &QStateSyncer::clientLeft, this, [&](const QString &state) {
+        if (state == QLatin1String("a"))
+            server->close();
+    });
+    RawClient client;
+    QVERIFY(client.open(urlOf(*server), "c"));
+    client.joinAndWait("a");
+    client.join("b");
+    QVERIFY(client.waitForDisconnect());
+    QTRY_COMPARE(server->clientCount(), 0);
+    QVERIFY(server->clientsOfState("b").isEmpty());
+    QVERIFY(server->updateStateValue("b", QJsonObject{{"after", true}}));
+    QCOMPARE(server->versionOfState("b"), 1);
+}
+
+void tst_QStateSyncer::joinOfAStateRecreatedMeanwhileIsNotLetThrough()
+{
+    const auto server = startServer();
+    createState(*server, "x");
+    QPointer<QStateSyncJoinRequest> deferred;
+    connect(server.get(), &QStateSyncer::joinRequested, this, [&](QStateSyncJoinRequest *request) {
+        request->defer();
+        deferred = request;
+    });
+    RawClient client;
+    QVERIFY(client.open(urlOf(*server), "c"));
+    client.join("x");
+    QTRY_VERIFY(deferred);
+    // While the hook waits, "x" is replaced by a private state of the same name.
+    server->removeState("x");
+    QStateSyncStateOptions options;
+    options.setIdentifier("x");
+    options.setAllowConnectingClient([](const QVariantMap &) { return false; });
+    server->createState(options);
+    deferred->accept();
+    QCOMPARE(client.takeData(8).value("code").toString(), QStringLiteral("state_not_found"));
+    QVERIFY(server->clientsOfState("x").isEmpty());
+}
+
+void tst_QStateSyncer::ttlLongerThanATimerCanCountIsKept()
+{
+    QStateSyncer server;
+    // QTimer counts int milliseconds; 30 days overflow it, and Qt would warn and never
+    // expire the state.
+    QTest::failOnWarning(QRegularExpression(QStringLiteral(".*")));
+    QStateSyncStateOptions options;
+    options.setIdentifier("month");
+    options.setTtl(std::chrono::hours(24 * 30));
+    QCOMPARE(server.createState(options), QStringLiteral("month"));
+    QCoreApplication::processEvents();
+    QVERIFY(server.hasState("month"));
+}
+
+void tst_QStateSyncer::handlerRemovingTheStateCancelsItsDeferredUpdate()
+{
+    const auto server = startServer();
+    createState(*server, "s");
+    QPointer<QStateSyncUpdateRequest> kept;
+    std::unique_ptr<QSignalSpy> finished;
+    connect(server.get(), &QStateSyncer::updateRequested, this,
+            [&](QStateSyncUpdateRequest *request) {
+                request->defer();
+                kept = request;
+                finished = std::make_unique<QSignalSpy>(request, &QStateSyncRequest::finished);
+                server->removeState(request->stateIdentifier());
+            });
+    RawClient client;
+    QVERIFY(client.open(urlOf(*server), "c"));
+    client.joinAndWait("s");
+    client.update(QJsonObject{{"x", 1}}, 1);
+    QVERIFY(!client.take(24).isEmpty());
+    QVERIFY(finished);
+    QCOMPARE(finished->count(), 1);
+    QTRY_VERIFY(!kept); // answered requests are deleted
+}
+
+void tst_QStateSyncer::destroyingTheServerCancelsWaitingRequests()
+{
+    auto server = startServer();
+    createState(*server, "s");
+    createState(*server, "t");
+    QList<QStateSyncRequest::Status> endings;
+    connect(server.get(), &QStateSyncer::joinRequested, this, [&](QStateSyncJoinRequest *request) {
+        if (request->stateIdentifier() != QLatin1String("t"))
+            return;
+        request->defer();
+        connect(request, &QStateSyncRequest::finished, this,
+                [&endings, request] { endings.append(request->status()); });
+    });
+    connect(server.get(), &QStateSyncer::updateRequested, this,
+            [&](QStateSyncUpdateRequest *request) {
+                request->defer();
+                connect(request, &QStateSyncRequest::finished, this,
+                        [&endings, request] { endings.append(request->status()); });
+            });
+    RawClient client;
+    QVERIFY(client.open(urlOf(*server), "c"));
+    client.joinAndWait("s");
+    client.update(QJsonObject{{"x", 1}}, 1);
+    client.join("t");
+    QTRY_COMPARE(server->clientsOfState("s").size(), 1);
+    QSignalSpy requested(server.get(), &QStateSyncer::joinRequested);
+    QVERIFY(requested.count() == 1 || requested.wait(Timeout));
+    server.reset();
+    QCOMPARE(endings,
+             (QList<QStateSyncRequest::Status>{QStateSyncRequest::Cancelled,
+                                               QStateSyncRequest::Cancelled}));
 }
 
 void tst_QStateSyncer::leaveStateAnswersStateLeft()

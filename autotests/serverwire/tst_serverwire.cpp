@@ -42,6 +42,9 @@ private Q_SLOTS:
     void silentConnectionIsClosedAfterHandshakeTimeout();
     void unansweredAuthorizationGets503();
     void tokenIsNeverLogged();
+    void hostHeaderCannotMoveThePathOrTheQuery();
+    void closeDeletesRequestsStillWaiting();
+    void peersCannotForgeLogLines();
     void wssWithSelfSignedCertificate();
 
     // messages
@@ -312,6 +315,82 @@ void tst_ServerWire::tokenIsNeverLogged()
     QVERIFY(!LogCapture::all().isEmpty());
     for (const QString &line : LogCapture::all())
         QVERIFY2(!line.contains(QLatin1String("s3cr3t")), qPrintable(line));
+}
+
+void tst_ServerWire::hostHeaderCannotMoveThePathOrTheQuery()
+{
+    const auto server = startServer();
+    QString seenPath;
+    QString seenIdentifier;
+    connect(server.get(), &QStateSyncer::httpRequested, this, [&](QStateSyncHttpRequest *request) {
+        seenPath = request->path();
+        request->respond(200, "ok");
+    });
+    connect(server.get(), &QStateSyncer::authorizationRequested, this,
+            [&](QStateSyncAuthorizationRequest *request) {
+                seenIdentifier = request->clientIdentifier();
+            });
+    auto get = [&](const QByteArray &host, const QByteArray &target) {
+        return rawRequest(server->serverPort(),
+                          "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    };
+    QCOMPARE(get("x/metrics#", "/healthz").status, 400);
+    QCOMPARE(get("x", "/healthz#/metrics").status, 400);
+    QVERIFY(seenPath.isEmpty());
+    QCOMPARE(get("example.org:8080", "/healthz").status, 200);
+    QCOMPARE(seenPath, QStringLiteral("/healthz"));
+    QCOMPARE(get("[::1]:5000", "/healthz").status, 200);
+
+    const HttpAnswer forged = rawRequest(
+            server->serverPort(),
+            upgradeRequest("/?identifier=bob", "Host: h?identifier=admin&token=forged#\r\n")
+                    .replace("Host: 127.0.0.1\r\n", ""));
+    QCOMPARE(forged.status, 400);
+    QVERIFY(seenIdentifier.isEmpty());
+}
+
+void tst_ServerWire::closeDeletesRequestsStillWaiting()
+{
+    QStateSyncer server;
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    QList<QPointer<QStateSyncAuthorizationRequest>> authorizations;
+    QList<QPointer<QStateSyncHttpRequest>> httpRequests;
+    connect(&server, &QStateSyncer::authorizationRequested, this,
+            [&](QStateSyncAuthorizationRequest *request) {
+                request->defer();
+                authorizations.append(request);
+            });
+    connect(&server, &QStateSyncer::httpRequested, this, [&](QStateSyncHttpRequest *request) {
+        request->defer();
+        httpRequests.append(request);
+    });
+    QTcpSocket upgrade;
+    QTcpSocket plain;
+    upgrade.connectToHost(QHostAddress::LocalHost, server.serverPort());
+    plain.connectToHost(QHostAddress::LocalHost, server.serverPort());
+    QVERIFY(upgrade.waitForConnected(Timeout) && plain.waitForConnected(Timeout));
+    upgrade.write(upgradeRequest("/?identifier=a"));
+    plain.write("GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+    QTRY_COMPARE(authorizations.size() + httpRequests.size(), 2);
+    server.close();
+    QTRY_VERIFY(!authorizations.first() && !httpRequests.first());
+}
+
+void tst_ServerWire::peersCannotForgeLogLines()
+{
+    const auto server = startServer();
+    RawClient client;
+    QVERIFY(client.open(urlOf(*server), "evil%0Aqstatesync.server:%20all%20is%20well"));
+    LogCapture::clear();
+    client.sendText("not json");
+    QVERIFY(!client.take(25).isEmpty());
+    client.join("state\nwith a newline");
+    QVERIFY(!client.take(8).isEmpty());
+    const QStringList lines = LogCapture::linesIn("qstatesync.server");
+    QCOMPARE(lines.size(), 2);
+    for (const QString &line : lines)
+        QVERIFY2(!line.contains(QLatin1Char('\n')), qPrintable(line));
+    QVERIFY(lines.first().contains(QLatin1String("evil\\u000a")));
 }
 
 void tst_ServerWire::wssWithSelfSignedCertificate()
