@@ -65,7 +65,9 @@ QJsonValue jsonFromVariant(const QVariant &value)
     \c{client.state.user.name = "x"} changes only a temporary copy in QML and sends
     nothing: use setValueAt(["user", "name"], "x") for nested values. A key removed from
     the state stays in the map with an undefined value (QQmlPropertyMap cannot remove
-    keys).
+    keys), and the five names QQmlPropertyMap refuses (\c keys, \c valueChanged,
+    \c QObject, \c destroyed, \c deleteLater) are left out of the map; value() has
+    them.
 */
 
 /*!
