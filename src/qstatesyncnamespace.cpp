@@ -48,6 +48,17 @@
         \c connection_failed.
     \value NotConnected A request was made while the client was not connected or not
         joined. Wire code: \c not_connected.
+    \value RateLimited The client sent updates faster than the server allows; the
+        update was not applied. Wire code: \c rate_limited.
+    \value StateTooLarge The change would make the state larger than the server allows;
+        it was not applied. Wire code: \c state_too_large.
+    \value StateFull The state already has as many clients as the server allows. Wire
+        code: \c state_full.
+    \value ConnectionLost The connection was lost while the update was on its way: the
+        server may or may not have applied it, and the client's copy shows the server's
+        value once it has rejoined. Wire code: \c connection_lost.
+    \value QueueFull The client was not connected and its queue of updates waiting to be
+        sent was full; the update was not queued. Wire code: \c queue_full.
     \value UnknownError A peer reported a code this version does not know. Wire code:
         \c unknown_error.
 */
@@ -82,7 +93,7 @@ struct ErrorName
     const char *code;
 };
 
-constexpr std::array<ErrorName, 18> errorNames{{
+constexpr std::array<ErrorName, 23> errorNames{{
         {Error::NoError, "ok"},
         {Error::InvalidJson, "invalid_json"},
         {Error::InvalidMessage, "invalid_message"},
@@ -100,6 +111,11 @@ constexpr std::array<ErrorName, 18> errorNames{{
         {Error::Unauthorized, "unauthorized"},
         {Error::ConnectionFailed, "connection_failed"},
         {Error::NotConnected, "not_connected"},
+        {Error::RateLimited, "rate_limited"},
+        {Error::StateTooLarge, "state_too_large"},
+        {Error::StateFull, "state_full"},
+        {Error::ConnectionLost, "connection_lost"},
+        {Error::QueueFull, "queue_full"},
         {Error::UnknownError, "unknown_error"},
 }};
 } // namespace

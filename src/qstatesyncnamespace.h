@@ -30,6 +30,11 @@ enum class Error {
     Unauthorized,
     ConnectionFailed,
     NotConnected,
+    RateLimited,
+    StateTooLarge,
+    StateFull,
+    ConnectionLost,
+    QueueFull,
     UnknownError
 };
 Q_ENUM_NS(Error)
