@@ -10,6 +10,8 @@
 #include <QtCore/qjsonarray.h>
 #include <QtQml/qjsvalue.h>
 
+#include <algorithm>
+
 using namespace QStateSyncProtocol;
 
 namespace {
@@ -361,7 +363,7 @@ QStateSyncClient::QStateSyncClient(const QUrl &url, const QString &clientIdentif
                                    const QString &accessToken, QObject *parent)
     : QStateSyncClient(parent)
 {
-    d->url = url;
+    d->urls = {url};
     d->clientIdentifier = clientIdentifier;
     d->accessToken = accessToken;
 }
@@ -373,16 +375,143 @@ QStateSyncClient::~QStateSyncClient() = default;
 
 QUrl QStateSyncClient::url() const
 {
-    return d->url;
+    return d->urls.value(0);
 }
 
 void QStateSyncClient::setUrl(const QUrl &url)
 {
-    if (d->url == url)
+    setUrls(url.isEmpty() ? QList<QUrl>() : QList<QUrl>{url});
+}
+
+QList<QUrl> QStateSyncClient::urls() const
+{
+    return d->urls;
+}
+
+void QStateSyncClient::setUrls(const QList<QUrl> &urls)
+{
+    if (d->urls == urls)
         return;
-    d->url = url;
-    Q_EMIT urlChanged();
+    const QUrl first = url();
+    const QUrl current = currentUrl();
+    d->urls = urls;
+    d->endpointIndex = 0;
+    d->roundStart = 0;
+    Q_EMIT urlsChanged();
+    if (url() != first)
+        Q_EMIT urlChanged();
+    if (currentUrl() != current)
+        Q_EMIT currentUrlChanged();
     d->reconnectIfActive();
+}
+
+QUrl QStateSyncClient::currentUrl() const
+{
+    return d->currentUrl();
+}
+
+bool QStateSyncClient::autoReconnect() const
+{
+    return d->autoReconnect;
+}
+
+void QStateSyncClient::setAutoReconnect(bool enabled)
+{
+    if (d->autoReconnect == enabled)
+        return;
+    d->autoReconnect = enabled;
+    Q_EMIT autoReconnectChanged();
+    if (!enabled && d->status == Reconnecting) {
+        // Nothing will send what waits any more.
+        d->close();
+        d->setActive(false);
+    }
+}
+
+int QStateSyncClient::reconnectDelay() const
+{
+    return d->reconnectDelay;
+}
+
+void QStateSyncClient::setReconnectDelay(int milliseconds)
+{
+    milliseconds = std::max(0, milliseconds);
+    if (d->reconnectDelay == milliseconds)
+        return;
+    d->reconnectDelay = milliseconds;
+    Q_EMIT reconnectDelayChanged();
+}
+
+int QStateSyncClient::maxReconnectDelay() const
+{
+    return d->maxReconnectDelay;
+}
+
+void QStateSyncClient::setMaxReconnectDelay(int milliseconds)
+{
+    milliseconds = std::max(0, milliseconds);
+    if (d->maxReconnectDelay == milliseconds)
+        return;
+    d->maxReconnectDelay = milliseconds;
+    Q_EMIT maxReconnectDelayChanged();
+}
+
+int QStateSyncClient::reconnectAttempt() const
+{
+    return d->reconnectAttempt;
+}
+
+int QStateSyncClient::heartbeatInterval() const
+{
+    return d->heartbeatInterval;
+}
+
+void QStateSyncClient::setHeartbeatInterval(int milliseconds)
+{
+    milliseconds = std::max(0, milliseconds);
+    if (d->heartbeatInterval == milliseconds)
+        return;
+    d->heartbeatInterval = milliseconds;
+    Q_EMIT heartbeatIntervalChanged();
+    if (milliseconds == 0)
+        d->heartbeatTimer->stop();
+    else if (d->heartbeatTimer->isActive())
+        d->heartbeatTimer->start(milliseconds);
+    else if (d->socket->state() == QAbstractSocket::ConnectedState)
+        d->heartbeatTimer->start(milliseconds);
+}
+
+bool QStateSyncClient::optimisticUpdates() const
+{
+    return d->optimisticUpdates;
+}
+
+void QStateSyncClient::setOptimisticUpdates(bool enabled)
+{
+    if (d->optimisticUpdates == enabled)
+        return;
+    d->optimisticUpdates = enabled;
+    d->setOptimistic(enabled);
+    Q_EMIT optimisticUpdatesChanged();
+}
+
+int QStateSyncClient::maxQueuedUpdates() const
+{
+    return d->maxQueuedUpdates;
+}
+
+void QStateSyncClient::setMaxQueuedUpdates(int count)
+{
+    count = std::max(0, count);
+    if (d->maxQueuedUpdates == count)
+        return;
+    d->maxQueuedUpdates = count;
+    Q_EMIT maxQueuedUpdatesChanged();
+}
+
+int QStateSyncClient::pendingUpdates() const
+{
+    return d->copy.unacknowledgedCount();
 }
 
 QString QStateSyncClient::clientIdentifier() const
@@ -455,7 +584,7 @@ QString QStateSyncClient::stateIdentifier() const
 
 qint64 QStateSyncClient::version() const
 {
-    return d->version;
+    return d->copy.version();
 }
 
 QStateSyncClient::ProtocolVersion QStateSyncClient::protocolVersion() const
@@ -479,7 +608,7 @@ QString QStateSyncClient::errorString() const
 */
 QVariantMap QStateSyncClient::value() const
 {
-    return d->value.toVariantMap();
+    return d->copy.value().toVariantMap();
 }
 
 /*!
@@ -487,7 +616,25 @@ QVariantMap QStateSyncClient::value() const
 */
 QJsonObject QStateSyncClient::jsonValue() const
 {
-    return d->value;
+    return d->copy.value();
+}
+
+/*!
+    Returns the server's value of the state as of version(): value() without the
+    client's own updates that the server has not acknowledged yet. Equal to value() when
+    pendingUpdates is 0.
+*/
+QVariantMap QStateSyncClient::serverValue() const
+{
+    return d->copy.serverValue().toVariantMap();
+}
+
+/*!
+    Returns serverValue() as JSON.
+*/
+QJsonObject QStateSyncClient::jsonServerValue() const
+{
+    return d->copy.serverValue();
 }
 
 QQmlPropertyMap *QStateSyncClient::state() const
@@ -562,11 +709,13 @@ qint64 QStateSyncClient::setValueAt(const QStringList &path, const QVariant &val
         return -1;
     }
     const QJsonValue replacement = jsonFromVariant(value);
-    const bool deep = d->protocol == ProtocolV2 && d->mergeMode == QStateSync::MergeMode::Deep;
+    const bool deep
+            = d->protocol == ProtocolV2 && d->copy.mergeMode() == QStateSync::MergeMode::Deep;
+    const QJsonObject &current = d->copy.value();
     const QJsonObject updates = deep
-            ? QStateSyncMerge::patchAt(d->value, path, replacement)
+            ? QStateSyncMerge::patchAt(current, path, replacement)
             : QJsonObject{{path.first(),
-                           QStateSyncMerge::setAt(d->value.value(path.first()), path.mid(1),
+                           QStateSyncMerge::setAt(current.value(path.first()), path.mid(1),
                                                   replacement)}};
     return updateState(updates);
 }
@@ -698,7 +847,7 @@ void QStateSyncClient::connectToState(const QString &stateIdentifier)
     d->setDesiredState(stateIdentifier);
     if (d->status == Connected || d->status == Joining || d->status == Joined)
         d->join(stateIdentifier);
-    else if (d->status != Connecting)
+    else if (d->status != Connecting && d->status != Reconnecting)
         open();
 }
 
@@ -712,6 +861,15 @@ void QStateSyncClient::leaveState()
         const QString message = QStringLiteral("A v1 server cannot leave a state");
         d->setError(QStateSync::Error::UnsupportedMessageType, message);
         Q_EMIT errorOccurred(QStateSync::Error::UnsupportedMessageType, message);
+        return;
+    }
+    if (d->status == Connecting || d->status == Reconnecting) {
+        // Not connected: nothing to tell the server, only the rejoin to call off.
+        const QString previous = d->desiredState;
+        d->setDesiredState(QString());
+        d->failPending(QStateSync::Error::NotJoined,
+                       QStringLiteral("The client left the state before the update was sent"),
+                       previous, false);
         return;
     }
     if (d->status != Joining && d->status != Joined)

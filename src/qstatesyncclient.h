@@ -30,6 +30,8 @@ class Q_STATESYNC_EXPORT QStateSyncClient : public QObject
     Q_MOC_INCLUDE("QtQml/qqmlpropertymap.h")
     Q_MOC_INCLUDE("qstatesyncpresencemodel.h")
     Q_PROPERTY(QUrl url READ url WRITE setUrl NOTIFY urlChanged)
+    Q_PROPERTY(QList<QUrl> urls READ urls WRITE setUrls NOTIFY urlsChanged)
+    Q_PROPERTY(QUrl currentUrl READ currentUrl NOTIFY currentUrlChanged)
     Q_PROPERTY(QString clientIdentifier READ clientIdentifier WRITE setClientIdentifier NOTIFY
                        clientIdentifierChanged)
     Q_PROPERTY(QString accessToken READ accessToken WRITE setAccessToken NOTIFY accessTokenChanged)
@@ -45,11 +47,25 @@ class Q_STATESYNC_EXPORT QStateSyncClient : public QObject
     Q_PROPERTY(ProtocolVersion requestedProtocolVersion READ requestedProtocolVersion WRITE
                        setRequestedProtocolVersion NOTIFY requestedProtocolVersionChanged)
     Q_PROPERTY(ProtocolVersion protocolVersion READ protocolVersion NOTIFY protocolVersionChanged)
+    Q_PROPERTY(bool autoReconnect READ autoReconnect WRITE setAutoReconnect NOTIFY
+                       autoReconnectChanged)
+    Q_PROPERTY(int reconnectDelay READ reconnectDelay WRITE setReconnectDelay NOTIFY
+                       reconnectDelayChanged)
+    Q_PROPERTY(int maxReconnectDelay READ maxReconnectDelay WRITE setMaxReconnectDelay NOTIFY
+                       maxReconnectDelayChanged)
+    Q_PROPERTY(int reconnectAttempt READ reconnectAttempt NOTIFY reconnectAttemptChanged)
+    Q_PROPERTY(int heartbeatInterval READ heartbeatInterval WRITE setHeartbeatInterval NOTIFY
+                       heartbeatIntervalChanged)
+    Q_PROPERTY(bool optimisticUpdates READ optimisticUpdates WRITE setOptimisticUpdates NOTIFY
+                       optimisticUpdatesChanged)
+    Q_PROPERTY(int maxQueuedUpdates READ maxQueuedUpdates WRITE setMaxQueuedUpdates NOTIFY
+                       maxQueuedUpdatesChanged)
+    Q_PROPERTY(int pendingUpdates READ pendingUpdates NOTIFY pendingUpdatesChanged)
     Q_PROPERTY(QStateSync::Error error READ error NOTIFY errorChanged)
     Q_PROPERTY(QString errorString READ errorString NOTIFY errorChanged)
 
 public:
-    enum Status { Unconnected, Connecting, Connected, Joining, Joined, Error };
+    enum Status { Unconnected, Connecting, Connected, Joining, Joined, Reconnecting, Error };
     Q_ENUM(Status)
 
     enum ProtocolVersion { ProtocolV1 = 1, ProtocolV2 = 2 };
@@ -65,6 +81,9 @@ public:
 
     QUrl url() const;
     void setUrl(const QUrl &url);
+    QList<QUrl> urls() const;
+    void setUrls(const QList<QUrl> &urls);
+    QUrl currentUrl() const;
     QString clientIdentifier() const;
     void setClientIdentifier(const QString &clientIdentifier);
     QString accessToken() const;
@@ -73,6 +92,21 @@ public:
     void setRequestedProtocolVersion(ProtocolVersion version);
     void setSslConfiguration(const QSslConfiguration &configuration);
     QSslConfiguration sslConfiguration() const;
+
+    bool autoReconnect() const;
+    void setAutoReconnect(bool enabled);
+    int reconnectDelay() const;
+    void setReconnectDelay(int milliseconds);
+    int maxReconnectDelay() const;
+    void setMaxReconnectDelay(int milliseconds);
+    int reconnectAttempt() const;
+    int heartbeatInterval() const;
+    void setHeartbeatInterval(int milliseconds);
+    bool optimisticUpdates() const;
+    void setOptimisticUpdates(bool enabled);
+    int maxQueuedUpdates() const;
+    void setMaxQueuedUpdates(int count);
+    int pendingUpdates() const;
 
     bool isActive() const;
     void setActive(bool active);
@@ -86,6 +120,8 @@ public:
 
     Q_INVOKABLE QVariantMap value() const;
     QJsonObject jsonValue() const;
+    Q_INVOKABLE QVariantMap serverValue() const;
+    QJsonObject jsonServerValue() const;
     QQmlPropertyMap *state() const;
     QStateSyncPresenceModel *presence() const;
     QVariantMap presenceData() const;
@@ -126,6 +162,16 @@ Q_SIGNALS:
     void peerChanged(const QVariantMap &peer);
 
     void urlChanged();
+    void urlsChanged();
+    void currentUrlChanged();
+    void autoReconnectChanged();
+    void reconnectDelayChanged();
+    void maxReconnectDelayChanged();
+    void reconnectAttemptChanged();
+    void heartbeatIntervalChanged();
+    void optimisticUpdatesChanged();
+    void maxQueuedUpdatesChanged();
+    void pendingUpdatesChanged();
     void activeChanged();
     void clientIdentifierChanged();
     void accessTokenChanged();

@@ -1,6 +1,9 @@
 // Copyright (C) 2026 The QStateSync Authors.
 // SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
 
+// QStateSyncClientPrivate, part two: the protocol and the copy of the state. Joining,
+// sending (or queueing) updates, and applying what the server sends.
+
 #include "qstatesyncclient_p.h"
 #include "qstatesynclogging_p.h"
 #include "qstatesyncmerge_p.h"
@@ -8,25 +11,37 @@
 #include "qstatesyncstatemap_p.h"
 
 #include <QtCore/qjsonarray.h>
-#include <QtCore/qurlquery.h>
-#include <QtWebSockets/qwebsockethandshakeoptions.h>
 
 using namespace QStateSyncProtocol;
 using QStateSync::Error;
+using Operation = QStateSyncLocalCopy::Operation;
 
 QStateSyncClientPrivate::QStateSyncClientPrivate(QStateSyncClient *q)
     : q(q)
     , socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, q))
+    , reconnectTimer(new QTimer(q))
+    , heartbeatTimer(new QTimer(q))
     , map(new QStateSyncStateMap(
               [this](const QString &key, const QVariant &value) { writeFromQml(key, value); }, q))
     , presence(new QStateSyncPresenceModel(q))
 {
     QObject::connect(socket, &QWebSocket::connected, q, [this] { onConnected(); });
     QObject::connect(socket, &QWebSocket::disconnected, q, [this] { onDisconnected(); });
-    QObject::connect(socket, &QWebSocket::textMessageReceived, q,
-                     [this](const QString &text) { onTextMessage(text); });
+    QObject::connect(socket, &QWebSocket::textMessageReceived, q, [this](const QString &text) {
+        heardSinceLastPing = true;
+        onTextMessage(text);
+    });
+    QObject::connect(socket, &QWebSocket::binaryMessageReceived, q,
+                     [this] { heardSinceLastPing = true; });
+    QObject::connect(socket, &QWebSocket::pong, q, [this] { heardSinceLastPing = true; });
     QObject::connect(socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), q,
                      [this](QAbstractSocket::SocketError error) { onSocketError(error); });
+    reconnectTimer->setSingleShot(true);
+    QObject::connect(reconnectTimer, &QTimer::timeout, q, [this] {
+        if (mayReconnect())
+            startAttempt(QStateSyncClient::Reconnecting);
+    });
+    QObject::connect(heartbeatTimer, &QTimer::timeout, q, [this] { onHeartbeat(); });
 }
 
 QStateSyncClientPrivate::~QStateSyncClientPrivate()
@@ -50,6 +65,12 @@ void QStateSyncClientPrivate::setError(Error newError, const QString &message)
     Q_EMIT q->errorChanged();
 }
 
+void QStateSyncClientPrivate::reportError(Error newError, const QString &message)
+{
+    setError(newError, message);
+    Q_EMIT q->errorOccurred(newError, message);
+}
+
 void QStateSyncClientPrivate::setDesiredState(const QString &stateIdentifier)
 {
     if (desiredState == stateIdentifier)
@@ -58,193 +79,116 @@ void QStateSyncClientPrivate::setDesiredState(const QString &stateIdentifier)
     Q_EMIT q->stateIdentifierChanged();
 }
 
-void QStateSyncClientPrivate::setActive(bool newActive)
+void QStateSyncClientPrivate::sendText(const QByteArray &message)
 {
-    if (active == newActive)
-        return;
-    active = newActive;
-    Q_EMIT q->activeChanged();
-}
-
-void QStateSyncClientPrivate::scheduleOpen()
-{
-    if (openScheduled)
-        return;
-    openScheduled = true;
-    QMetaObject::invokeMethod(
-            q,
-            [this] {
-                openScheduled = false;
-                if (active)
-                    open();
-            },
-            Qt::QueuedConnection);
-}
-
-void QStateSyncClientPrivate::reconnectIfActive()
-{
-    if (!active || status == QStateSyncClient::Unconnected)
-        return;
-    close();
-    scheduleOpen();
-}
-
-void QStateSyncClientPrivate::open()
-{
-    if (status == QStateSyncClient::Connecting || status == QStateSyncClient::Connected
-        || status == QStateSyncClient::Joining || status == QStateSyncClient::Joined) {
-        return;
-    }
-    if (!url.isValid() || clientIdentifier.isEmpty()) {
-        const QString message = QStringLiteral("A valid url and a clientIdentifier are required");
-        setError(Error::ConnectionFailed, message);
-        setStatus(QStateSyncClient::Error);
-        Q_EMIT q->errorOccurred(Error::ConnectionFailed, message);
-        return;
-    }
-
-    // Percent-encode the values fully: the original server decodes '+' as a space.
-    QUrlQuery existing(url);
-    existing.removeAllQueryItems(QStringLiteral("identifier"));
-    existing.removeAllQueryItems(QStringLiteral("token"));
-    QByteArray query = existing.query(QUrl::FullyEncoded).toLatin1();
-    if (!query.isEmpty())
-        query += '&';
-    query += "identifier=" + QUrl::toPercentEncoding(clientIdentifier);
-    query += "&token=" + QUrl::toPercentEncoding(accessToken);
-    QUrl target = url;
-    target.setQuery(QString::fromLatin1(query), QUrl::StrictMode);
-    if (target.path().isEmpty())
-        target.setPath(QStringLiteral("/"));
-
-    QWebSocketHandshakeOptions options;
-    if (requestedProtocol == QStateSyncClient::ProtocolV2)
-        options.setSubprotocols(
-                {QString::fromLatin1(subprotocolV1), QString::fromLatin1(subprotocolV2)});
-    if (!sslConfiguration.isNull())
-        socket->setSslConfiguration(sslConfiguration);
-    errorReportedForAttempt = false;
-    attemptConnected = false;
-    closing = false;
-    setStatus(QStateSyncClient::Connecting);
-    socket->open(target, options);
-}
-
-void QStateSyncClientPrivate::close()
-{
-    const bool wasConnected = status == QStateSyncClient::Connected
-            || status == QStateSyncClient::Joining || status == QStateSyncClient::Joined;
-    closing = true;
-    if (socket->state() == QAbstractSocket::ConnectedState)
-        socket->close();
-    else
-        socket->abort();
-    joinedState.clear();
-    resyncing = false;
-    presence->clear();
-    failPending(Error::ConnectionFailed,
-                QStringLiteral("The client closed before the server acknowledged the update"));
-    setStatus(QStateSyncClient::Unconnected);
-    if (wasConnected)
-        Q_EMIT q->disconnected();
-}
-
-void QStateSyncClientPrivate::onConnected()
-{
-    attemptConnected = true;
-    const auto negotiated = socket->subprotocol() == QLatin1String(subprotocolV2)
-            ? QStateSyncClient::ProtocolV2
-            : QStateSyncClient::ProtocolV1;
-    if (negotiated != protocol) {
-        protocol = negotiated;
-        Q_EMIT q->protocolVersionChanged();
-    }
-    setStatus(QStateSyncClient::Connected);
-    Q_EMIT q->connected();
-    if (!desiredState.isEmpty() && status == QStateSyncClient::Connected)
-        join(desiredState);
-}
-
-void QStateSyncClientPrivate::onDisconnected()
-{
-    if (closing)
-        return;
-    const bool wasConnected = status == QStateSyncClient::Connected
-            || status == QStateSyncClient::Joining || status == QStateSyncClient::Joined;
-    joinedState.clear();
-    resyncing = false;
-    presence->clear();
-    failPending(Error::ConnectionFailed,
-                QStringLiteral("The connection closed before the server acknowledged the "
-                               "update"));
-    // A connection that never opened failed: the error signal (before or after this one)
-    // says why.
-    setStatus(attemptConnected && status != QStateSyncClient::Error ? QStateSyncClient::Unconnected
-                                                                    : QStateSyncClient::Error);
-    if (wasConnected)
-        Q_EMIT q->disconnected();
-}
-
-void QStateSyncClientPrivate::onSocketError(QAbstractSocket::SocketError socketError)
-{
-    const bool handshaking = !attemptConnected;
-    if (closing || errorReportedForAttempt)
-        return;
-    if (!handshaking && socketError == QAbstractSocket::RemoteHostClosedError)
-        return; // an ordinary disconnect: disconnected() follows
-    errorReportedForAttempt = true;
-    const QString message = socket->errorString();
-    // QWebSocket reports a refused upgrade only as text naming the HTTP status.
-    const Error code = handshaking && message.contains(QLatin1String("401"))
-            ? Error::Unauthorized
-            : Error::ConnectionFailed;
-    qCInfo(lcStateSyncClient).noquote() << "connection failed:" << message;
-    setError(code, message);
-    if (handshaking) {
-        setStatus(QStateSyncClient::Error);
-        socket->abort();
-    }
-    Q_EMIT q->errorOccurred(code, message);
+    socket->sendTextMessage(QString::fromUtf8(message));
 }
 
 void QStateSyncClientPrivate::join(const QString &stateIdentifier)
 {
     setStatus(QStateSyncClient::Joining);
-    socket->sendTextMessage(QString::fromUtf8(encodeConnectToState(stateIdentifier)));
+    sendText(encodeConnectToState(stateIdentifier));
+}
+
+void QStateSyncClientPrivate::setOptimistic(bool optimistic)
+{
+    // A v1 server acknowledges nothing, so nothing could ever be confirmed or corrected.
+    notify(copy.setOptimistic(optimistic && protocol == QStateSyncClient::ProtocolV2));
+}
+
+int QStateSyncClientPrivate::queuedCount() const
+{
+    const QList<Operation> &pending = copy.pending();
+    return int(std::count_if(pending.cbegin(), pending.cend(),
+                             [](const Operation &operation) { return !operation.sent; }));
+}
+
+QByteArray QStateSyncClientPrivate::encodeOperation(const Operation &operation, bool *failed)
+{
+    *failed = false;
+    const bool isAppend = operation.kind == QStateSyncLocalCopy::Kind::Append;
+    if (protocol == QStateSyncClient::ProtocolV2) {
+        return isAppend ? encodeAppendToState(operation.changes, operation.requestId)
+                        : encodeUpdateState(operation.changes, operation.requestId);
+    }
+    if (!isAppend)
+        return encodeUpdateState(operation.changes, QJsonValue::Undefined);
+    // A v1 server knows no append: send the whole new arrays, as the original's clients
+    // do (not atomic there).
+    QJsonObject whole = copy.value();
+    QString failedKey;
+    if (!QStateSyncMerge::applyAppend(whole, operation.changes, &failedKey)) {
+        *failed = true;
+        reportError(Error::NotAnArray, QStringLiteral("%1 is not an array").arg(failedKey));
+        return QByteArray();
+    }
+    return encodeUpdateState(QStateSyncMerge::topLevelValues(whole, operation.changes),
+                             QJsonValue::Undefined);
 }
 
 qint64 QStateSyncClientPrivate::sendChange(int type, const QJsonObject &changes)
 {
-    if (status != QStateSyncClient::Joined) {
-        const QString message = QStringLiteral("The client has not joined a state");
-        setError(Error::NotConnected, message);
-        Q_EMIT q->errorOccurred(Error::NotConnected, message);
+    const bool joined = status == QStateSyncClient::Joined;
+    // Not joined yet, but on the way: the update waits in the queue.
+    const bool willJoin = !joined && active && !desiredState.isEmpty()
+            && status != QStateSyncClient::Unconnected && status != QStateSyncClient::Error;
+    if (!joined && !willJoin) {
+        reportError(Error::NotConnected, QStringLiteral("The client has not joined a state"));
         return -1;
     }
-    const qint64 requestId = nextRequestId++;
-    QByteArray message;
-    if (protocol == QStateSyncClient::ProtocolV2) {
-        message = type == MessageType::AppendToState ? encodeAppendToState(changes, requestId)
-                                                     : encodeUpdateState(changes, requestId);
-        pendingRequests.insert(requestId);
-    } else if (type == MessageType::AppendToState) {
-        // A v1 server knows no append: send the whole new arrays, as the original's
-        // clients do (not atomic there).
-        QJsonObject whole = value;
-        QString failedKey;
-        if (!QStateSyncMerge::applyAppend(whole, changes, &failedKey)) {
-            const QString text = QStringLiteral("%1 is not an array").arg(failedKey);
-            setError(Error::NotAnArray, text);
-            Q_EMIT q->errorOccurred(Error::NotAnArray, text);
-            return -1;
-        }
-        message = encodeUpdateState(QStateSyncMerge::topLevelValues(whole, changes),
-                                    QJsonValue::Undefined);
-    } else {
-        message = encodeUpdateState(changes, QJsonValue::Undefined);
+    if (!joined && queuedCount() >= maxQueuedUpdates) {
+        reportError(
+                Error::QueueFull,
+                QStringLiteral("%1 updates already wait for the connection").arg(maxQueuedUpdates));
+        return -1;
     }
-    socket->sendTextMessage(QString::fromUtf8(message));
-    return requestId;
+    Operation operation;
+    operation.requestId = nextRequestId++;
+    operation.kind = type == MessageType::AppendToState ? QStateSyncLocalCopy::Kind::Append
+                                                        : QStateSyncLocalCopy::Kind::Update;
+    operation.changes = changes;
+    operation.stateIdentifier = joined ? joinedState : desiredState;
+    operation.sent = joined;
+    if (joined) {
+        bool failed = false;
+        const QByteArray message = encodeOperation(operation, &failed);
+        if (failed)
+            return -1;
+        sendText(message);
+        if (protocol == QStateSyncClient::ProtocolV1)
+            return operation.requestId; // nothing to wait for: v1 acknowledges nothing
+    }
+    notify(copy.addPending(operation));
+    Q_EMIT q->pendingUpdatesChanged();
+    return operation.requestId;
+}
+
+void QStateSyncClientPrivate::flushQueue()
+{
+    QList<qint64> queued;
+    for (const Operation &operation : copy.pending()) {
+        if (!operation.sent && operation.stateIdentifier == joinedState)
+            queued.append(operation.requestId);
+    }
+    for (qint64 requestId : std::as_const(queued)) {
+        Operation *operation = copy.findPending(requestId);
+        if (!operation)
+            continue;
+        bool failed = false;
+        const QByteArray message = encodeOperation(*operation, &failed);
+        if (protocol == QStateSyncClient::ProtocolV2) {
+            operation->sent = true;
+            sendText(message);
+            continue;
+        }
+        // v1: sent and forgotten, or refused here when it does not fit.
+        notify(copy.removePending(requestId));
+        Q_EMIT q->pendingUpdatesChanged();
+        if (failed)
+            Q_EMIT q->updateFailed(requestId, Error::NotAnArray, errorString);
+        else
+            sendText(message);
+    }
 }
 
 void QStateSyncClientPrivate::writeFromQml(const QString &key, const QVariant &newValue)
@@ -264,11 +208,35 @@ Error QStateSyncClientPrivate::errorOf(const QJsonObject &data, Error fallback)
     return code.isString() ? QStateSync::errorFromCode(code.toString()) : fallback;
 }
 
-void QStateSyncClientPrivate::failPending(Error code, const QString &message)
+void QStateSyncClientPrivate::failWhere(const std::function<bool(const Operation &)> &predicate,
+                                        Error code, const QString &message)
 {
-    const QSet<qint64> unacknowledged = std::exchange(pendingRequests, {});
-    for (qint64 requestId : unacknowledged)
-        Q_EMIT q->updateFailed(requestId, code, message);
+    QStateSyncLocalCopy::Diff diff;
+    const QList<Operation> failed = copy.takePending(predicate, &diff);
+    if (failed.isEmpty())
+        return;
+    notify(diff);
+    Q_EMIT q->pendingUpdatesChanged();
+    for (const Operation &operation : failed) {
+        if (!operation.acknowledged)
+            Q_EMIT q->updateFailed(operation.requestId, code, message);
+    }
+}
+
+void QStateSyncClientPrivate::failPending(Error code, const QString &message, const QString &state,
+                                          bool sentOnly)
+{
+    failWhere(
+            [&](const Operation &operation) {
+                return (state.isEmpty() || operation.stateIdentifier == state)
+                        && (!sentOnly || operation.sent);
+            },
+            code, message);
+}
+
+void QStateSyncClientPrivate::failAllPending(Error code, const QString &message)
+{
+    failPending(code, message, QString(), false);
 }
 
 void QStateSyncClientPrivate::onTextMessage(const QString &text)
@@ -303,80 +271,97 @@ void QStateSyncClientPrivate::onTextMessage(const QString &text)
         handlePresence(message.data);
         break;
     case MessageType::UnsupportedMessageType:
-    case MessageType::ProtocolError: {
-        const Error code = errorOf(message.data,
-                                   message.type == MessageType::ProtocolError
-                                           ? Error::InvalidMessage
-                                           : Error::UnsupportedMessageType);
-        const QString text = message.data.value(QLatin1String("message")).toString();
-        setError(code, text);
-        Q_EMIT q->errorOccurred(code, text);
+    case MessageType::ProtocolError:
+        reportError(errorOf(message.data,
+                            message.type == MessageType::ProtocolError
+                                    ? Error::InvalidMessage
+                                    : Error::UnsupportedMessageType),
+                    message.data.value(QLatin1String("message")).toString());
         break;
-    }
     default:
         qCDebug(lcStateSyncClient) << "ignored message of unknown type" << message.type;
         break;
     }
 }
 
+void QStateSyncClientPrivate::showNewState()
+{
+    map->reset(copy.value().toVariantHash());
+    Q_EMIT q->versionChanged();
+}
+
 void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
 {
     const QString identifier = data.value(QLatin1String("stateIdentifier")).toString(desiredState);
     const QString previousState = std::exchange(joinedState, identifier);
-    // The server moved the client out of the state it was in: what it sent there will not
-    // be acknowledged here.
-    if (!previousState.isEmpty() && previousState != identifier)
-        failPending(Error::NotJoined, leftBeforeAcknowledgement());
+    // What was sent in another state will not be acknowledged here, and what waited for a
+    // state the client no longer goes to will not be sent.
+    failWhere(
+            [&](const Operation &operation) {
+                return operation.sent && operation.stateIdentifier != identifier;
+            },
+            Error::NotJoined, leftBeforeAcknowledgement());
+    failWhere(
+            [&](const Operation &operation) {
+                return !operation.sent && operation.stateIdentifier != identifier
+                        && operation.stateIdentifier != desiredState;
+            },
+            Error::NotJoined,
+            QStringLiteral("The client went to another state before the update was sent"));
+
     // Even an answer to a join the application has replaced since is where the server
     // put the client: the copy follows it, so it is never another state's value.
     const QJsonObject newValue = data.value(QLatin1String("state")).toObject();
-    mergeMode = protocol == QStateSyncClient::ProtocolV2
-                    && data.value(QLatin1String("mergeMode")).toString() != QLatin1String("shallow")
-            ? QStateSync::MergeMode::Deep
-            : QStateSync::MergeMode::Shallow;
+    copy.setMergeMode(protocol == QStateSyncClient::ProtocolV2
+                                      && data.value(QLatin1String("mergeMode")).toString()
+                                              != QLatin1String("shallow")
+                              ? QStateSync::MergeMode::Deep
+                              : QStateSync::MergeMode::Shallow);
     const qint64 newVersion = data.value(QLatin1String("version")).toInteger(-1);
     const bool wasJoining = status == QStateSyncClient::Joining;
 
-    if (valueState == identifier) {
+    if (copy.stateIdentifier() == identifier) {
         // Back in the same state (a resync, or a rejoin): tell listeners what changed.
-        version = newVersion;
-        replaceValue(newValue, QStateSyncMerge::changedKeys(value, newValue));
+        const qint64 oldVersion = copy.version();
+        const QStateSyncLocalCopy::Diff diff = copy.reset(identifier, newValue, newVersion);
+        if (oldVersion != newVersion)
+            Q_EMIT q->versionChanged();
+        notify(diff);
+        Q_EMIT q->pendingUpdatesChanged();
     } else {
-        valueState = identifier;
-        value = newValue;
-        version = newVersion;
-        map->reset(newValue.toVariantHash());
-        Q_EMIT q->versionChanged();
+        copy.reset(identifier, newValue, newVersion);
+        showNewState();
     }
     resyncing = false;
     if (protocol == QStateSyncClient::ProtocolV2) {
         presence->reset(data.value(QLatin1String("presence")).toArray(),
                         data.value(QLatin1String("presenceId")).toInteger(-1));
         // Presence data belongs to a membership: bring it into the state just joined.
-        if (previousState != identifier && !presenceData.isEmpty()) {
-            socket->sendTextMessage(QString::fromUtf8(
-                    encodeSetPresence(QJsonObject::fromVariantMap(presenceData))));
-        }
+        if (previousState != identifier && !presenceData.isEmpty())
+            sendText(encodeSetPresence(QJsonObject::fromVariantMap(presenceData)));
     }
     if (identifier != desiredState)
         return; // still Joining: the answer to the join asked last comes next
+    flushQueue();
+    failedRounds = 0;
+    setReconnectAttempt(0);
     setStatus(QStateSyncClient::Joined);
     if (wasJoining)
-        Q_EMIT q->joined(identifier, value.toVariantMap());
+        Q_EMIT q->joined(identifier, copy.value().toVariantMap());
 }
 
 bool QStateSyncClientPrivate::versionInSequence(const QJsonObject &data)
 {
     const QJsonValue newVersion = data.value(QLatin1String("version"));
-    if (!newVersion.isDouble() || version < 0)
+    if (!newVersion.isDouble() || copy.version() < 0)
         return true; // a v1 server sends no versions
     const qint64 next = newVersion.toInteger();
-    if (next <= version)
+    if (next <= copy.version())
         return false;
-    if (next == version + 1)
+    if (next == copy.version() + 1 || data.value(QLatin1String("conflated")).toBool())
         return true;
-    qCInfo(lcStateSyncClient) << "missed versions" << version + 1 << "to" << next - 1 << "of state"
-                              << joinedState << "; resyncing";
+    qCInfo(lcStateSyncClient) << "missed versions" << copy.version() + 1 << "to" << next - 1
+                              << "of state" << joinedState << "; resyncing";
     resync();
     return false;
 }
@@ -384,49 +369,65 @@ bool QStateSyncClientPrivate::versionInSequence(const QJsonObject &data)
 void QStateSyncClientPrivate::resync()
 {
     resyncing = true;
-    socket->sendTextMessage(QString::fromUtf8(encodeConnectToState(joinedState)));
+    sendText(encodeConnectToState(joinedState));
 }
 
 void QStateSyncClientPrivate::handleChange(int type, const QJsonObject &data)
 {
-    if (joinedState.isEmpty() || resyncing)
+    if (joinedState.isEmpty())
         return;
+    const QJsonValue requestIdValue = data.value(QLatin1String("requestId"));
+    const qint64 requestId = requestIdValue.isDouble() ? requestIdValue.toInteger() : -1;
+    Operation *own = requestId >= 0 ? copy.findPending(requestId) : nullptr;
+    if (own && own->acknowledged)
+        own = nullptr;
+    if (resyncing) {
+        // The whole value on its way includes this change: the operation stays visible
+        // until it arrives, and is acknowledged now.
+        if (own) {
+            own->acknowledged = true;
+            Q_EMIT q->pendingUpdatesChanged();
+            Q_EMIT q->updateAcknowledged(requestId,
+                                         data.value(QLatin1String("version")).toInteger(-1));
+        }
+        return;
+    }
     if (!versionInSequence(data))
         return;
     const bool isAppend = type == MessageType::StateAppended;
     const QJsonObject changes
             = data.value(isAppend ? QLatin1String("appends") : QLatin1String("updates")).toObject();
-    QJsonObject newValue = value;
-    if (isAppend) {
-        if (!QStateSyncMerge::applyAppend(newValue, changes)) {
-            resync();
-            return;
-        }
-    } else {
-        QStateSyncMerge::apply(newValue, changes,
-                               protocol == QStateSyncClient::ProtocolV1
-                                       ? QStateSync::MergeMode::Shallow
-                                       : mergeMode);
+    const QJsonValue versionValue = data.value(QLatin1String("version"));
+    const qint64 oldVersion = copy.version();
+    const qint64 newVersion = versionValue.isDouble() ? versionValue.toInteger() : oldVersion;
+    QStateSyncLocalCopy::Diff diff;
+    if (!copy.applyServerChange(isAppend ? QStateSyncLocalCopy::Kind::Append
+                                         : QStateSyncLocalCopy::Kind::Update,
+                                changes, newVersion, own ? requestId : -1, &diff)) {
+        resync();
+        return;
     }
-    const QJsonValue newVersion = data.value(QLatin1String("version"));
-    if (newVersion.isDouble())
-        version = newVersion.toInteger();
-    replaceValue(newValue, changes.keys());
-
-    const QJsonValue requestId = data.value(QLatin1String("requestId"));
-    if (requestId.isDouble() && pendingRequests.remove(requestId.toInteger()))
-        Q_EMIT q->updateAcknowledged(requestId.toInteger(), version);
+    if (newVersion != oldVersion)
+        Q_EMIT q->versionChanged();
+    notify(diff);
+    if (own) {
+        Q_EMIT q->pendingUpdatesChanged();
+        Q_EMIT q->updateAcknowledged(requestId, newVersion);
+    }
 }
 
-void QStateSyncClientPrivate::replaceValue(const QJsonObject &newValue, const QStringList &touched)
+void QStateSyncClientPrivate::notify(const QStateSyncLocalCopy::Diff &diff)
 {
+    if (diff.isEmpty())
+        return;
     QVariantMap updates;
     QVariantMap previous;
     QVariantHash changedForMap;
     QStringList removed;
-    for (const QString &key : touched) {
-        previous.insert(key, value.value(key).toVariant());
-        const QJsonValue current = newValue.value(key);
+    const QJsonObject &value = copy.value();
+    for (const QString &key : diff.keys) {
+        previous.insert(key, diff.previous.value(key).toVariant());
+        const QJsonValue current = value.value(key);
         if (current.isUndefined()) {
             updates.insert(key, QVariant());
             removed.append(key);
@@ -436,17 +437,13 @@ void QStateSyncClientPrivate::replaceValue(const QJsonObject &newValue, const QS
             changedForMap.insert(key, converted);
         }
     }
-    value = newValue;
     map->set(changedForMap, removed);
-    Q_EMIT q->versionChanged();
-    if (touched.isEmpty())
-        return;
     Q_EMIT q->stateUpdated(updates, previous);
     // A listener may add or remove listeners: call the ones there were when this began.
     const QList<Listener> current = listeners;
     for (const Listener &listener : current) {
         const bool matches = listener.properties.isEmpty()
-                || std::any_of(touched.cbegin(), touched.cend(), [&](const QString &key) {
+                || std::any_of(diff.keys.cbegin(), diff.keys.cend(), [&](const QString &key) {
                                  return listener.properties.contains(key);
                              });
         if (matches)
@@ -471,6 +468,12 @@ void QStateSyncClientPrivate::handleJoinError(const QJsonObject &data)
         resyncing = false;
         joinedState.clear();
     }
+    // What waited for this state will not be sent.
+    failWhere(
+            [&](const Operation &operation) {
+                return !operation.sent && operation.stateIdentifier == identifier;
+            },
+            code, message);
     setDesiredState(joinedState);
     setStatus(joinedState.isEmpty() ? QStateSyncClient::Connected : QStateSyncClient::Joined);
     Q_EMIT q->joinFailed(identifier, code, message);
@@ -483,8 +486,12 @@ void QStateSyncClientPrivate::handleUpdateFailed(const QJsonObject &data)
     const QString message = data.value(QLatin1String("message")).toString();
     const QJsonValue requestId = data.value(QLatin1String("requestId"));
     setError(code, message);
-    if (requestId.isDouble() && pendingRequests.remove(requestId.toInteger()))
+    if (requestId.isDouble() && copy.findPending(requestId.toInteger())) {
+        // Rolled back: the copy shows the server's value without it.
+        notify(copy.removePending(requestId.toInteger()));
+        Q_EMIT q->pendingUpdatesChanged();
         Q_EMIT q->updateFailed(requestId.toInteger(), code, message);
+    }
     Q_EMIT q->errorOccurred(code, message);
 }
 
@@ -495,7 +502,12 @@ void QStateSyncClientPrivate::handleLeft(const QJsonObject &data)
     if (wasJoined) {
         joinedState.clear();
         presence->clear();
-        failPending(Error::NotJoined, leftBeforeAcknowledgement());
+        failWhere(
+                [&](const Operation &operation) {
+                    return operation.stateIdentifier == identifier
+                            && (operation.sent || desiredState != identifier);
+                },
+                Error::NotJoined, leftBeforeAcknowledgement());
     }
     // Also the answer to a leave that only cancelled a join still waiting for its hook.
     if (status == QStateSyncClient::Joined || status == QStateSyncClient::Joining)
@@ -535,7 +547,7 @@ void QStateSyncClientPrivate::handleRemoved(const QJsonObject &data)
     joinedState.clear();
     resyncing = false;
     presence->clear();
-    failPending(Error::StateRemoved, QStringLiteral("The state was removed"));
+    failPending(Error::StateRemoved, QStringLiteral("The state was removed"), identifier, false);
     if (desiredState == identifier) {
         setDesiredState(QString());
         setStatus(QStateSyncClient::Connected);

@@ -12,20 +12,27 @@
 //
 
 #include "qstatesyncclient.h"
+#include "qstatesynclocalcopy_p.h"
 #include "qstatesyncprotocol_p.h"
 
-#include <QtCore/qset.h>
+#include <QtCore/qtimer.h>
 #include <QtWebSockets/qwebsocket.h>
+
+#include <functional>
 
 class QStateSyncStateMap;
 class QStateSyncPresenceModel;
 
+// The client's inner workings, in two files: qstatesyncclientconnection.cpp opens the
+// WebSocket, keeps it alive (heartbeat) and reconnects (backoff, endpoints);
+// qstatesyncclient_p.cpp speaks the protocol and keeps the copy of the state.
 class QStateSyncClientPrivate
 {
 public:
     explicit QStateSyncClientPrivate(QStateSyncClient *q);
     ~QStateSyncClientPrivate();
 
+    // Connection (qstatesyncclientconnection.cpp).
     void open();
     void close();
     void setActive(bool newActive);
@@ -33,12 +40,27 @@ public:
     void scheduleOpen();
     // Settings of the connection changed: an active client reconnects with them.
     void reconnectIfActive();
+    QUrl currentUrl() const;
+    void setReconnectAttempt(int attempt);
+
+    // Protocol and copy (qstatesyncclient_p.cpp).
     void join(const QString &stateIdentifier);
     qint64 sendChange(int type, const QJsonObject &changes);
     void writeFromQml(const QString &key, const QVariant &value);
+    void sendText(const QByteArray &message);
+    void setOptimistic(bool optimistic);
+    int queuedCount() const;
+    // Fails the operations that will not be sent or acknowledged now: their identifier
+    // matching, all when empty; sentOnly keeps the queued ones.
+    void failPending(QStateSync::Error code, const QString &message, const QString &state,
+                     bool sentOnly);
+    void failAllPending(QStateSync::Error code, const QString &message);
+    void failWhere(const std::function<bool(const QStateSyncLocalCopy::Operation &)> &predicate,
+                   QStateSync::Error code, const QString &message);
 
     void setStatus(QStateSyncClient::Status status);
     void setError(QStateSync::Error error, const QString &message);
+    void reportError(QStateSync::Error error, const QString &message);
     void setDesiredState(const QString &stateIdentifier);
 
     struct Listener
@@ -50,7 +72,7 @@ public:
 
     QStateSyncClient *const q;
     QWebSocket *socket;
-    QUrl url;
+    QList<QUrl> urls;
     QString clientIdentifier;
     QString accessToken;
     QSslConfiguration sslConfiguration;
@@ -62,33 +84,53 @@ public:
     QStateSync::Error error = QStateSync::Error::NoError;
     QString errorString;
 
+    // Reconnection and heartbeat.
+    bool autoReconnect = true;
+    int reconnectDelay = 500;
+    int maxReconnectDelay = 30000;
+    int heartbeatInterval = 15000;
+    int reconnectAttempt = 0;
+    // Which endpoint the current attempt uses, where the current round of endpoints began,
+    // and how many rounds failed (the backoff's exponent).
+    qsizetype endpointIndex = 0;
+    qsizetype roundStart = 0;
+    int failedRounds = 0;
+    QTimer *reconnectTimer;
+    QTimer *heartbeatTimer;
+    bool heardSinceLastPing = true;
+    QString lossReason;
+
     // The state asked for (property stateIdentifier) and the one the server confirmed.
     QString desiredState;
     QString joinedState;
-    // The state whose value the client holds, kept across leaving and reconnecting so a
-    // rejoin tells listeners only what changed meanwhile.
-    QString valueState;
     bool resyncing = false;
 
-    QJsonObject value;
-    qint64 version = -1;
-    QStateSync::MergeMode mergeMode = QStateSync::MergeMode::Shallow;
+    QStateSyncLocalCopy copy;
     QStateSyncStateMap *map;
     QStateSyncPresenceModel *presence;
     QVariantMap presenceData;
     QList<Listener> listeners;
-    QSet<qint64> pendingRequests;
+    bool optimisticUpdates = true;
+    int maxQueuedUpdates = 1000;
     qint64 nextRequestId = 1;
     bool errorReportedForAttempt = false;
     bool attemptConnected = false;
     bool closing = false;
 
 private:
+    // Connection (qstatesyncclientconnection.cpp).
+    void startAttempt(QStateSyncClient::Status attemptStatus);
     void onConnected();
     void onDisconnected();
     void onSocketError(QAbstractSocket::SocketError socketError);
-    void onTextMessage(const QString &text);
+    void onHeartbeat();
+    void attemptFailed(QStateSync::Error code, const QString &message);
+    void connectionLost();
+    void scheduleReconnect(bool afterFailure);
+    bool mayReconnect() const;
 
+    // Protocol and copy (qstatesyncclient_p.cpp).
+    void onTextMessage(const QString &text);
     void handleEstablished(const QJsonObject &data);
     void handleChange(int type, const QJsonObject &data);
     void handleJoinError(const QJsonObject &data);
@@ -97,9 +139,11 @@ private:
     void handleLeft(const QJsonObject &data);
     void handlePresence(const QJsonObject &data);
     void resync();
-    void failPending(QStateSync::Error code, const QString &message);
+    void flushQueue();
+    QByteArray encodeOperation(const QStateSyncLocalCopy::Operation &operation, bool *failed);
     static QString leftBeforeAcknowledgement();
-    void replaceValue(const QJsonObject &newValue, const QStringList &touched);
+    void notify(const QStateSyncLocalCopy::Diff &diff);
+    void showNewState();
     bool versionInSequence(const QJsonObject &data);
     static QStateSync::Error errorOf(const QJsonObject &data, QStateSync::Error fallback);
 };

@@ -192,6 +192,7 @@ void tst_QStateSyncClient::closedPortIsConnectionFailed()
     const QUrl url = urlOf(*m_server);
     m_server->close();
     QStateSyncClient client(url, "alice");
+    client.setAutoReconnect(false);
     QSignalSpy errors(&client, &QStateSyncClient::errorOccurred);
     client.open();
     QVERIFY(errors.wait(Timeout));
@@ -310,8 +311,11 @@ void tst_QStateSyncClient::deletedKeyHasNoValue()
     createState("s", QJsonObject{{"gone", "soon"}, {"nested", QJsonObject{{"a", 1}}}});
     auto client = joinedClient("alice", "s");
     QSignalSpy updated(client.get(), &QStateSyncClient::stateUpdated);
+    QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
     client->updateState(QJsonObject{{"gone", QJsonValue::Null}, {"nested", QJsonObject{{"b", 2}}}});
-    QVERIFY(updated.wait(Timeout));
+    QVERIFY(acknowledged.wait(Timeout));
+    // Shown at once; the server's echo confirms it and changes nothing more.
+    QCOMPARE(updated.count(), 1);
     const QVariantMap updates = updated.at(0).at(0).toMap();
     const QVariantMap previous = updated.at(0).at(1).toMap();
     QVERIFY(updates.contains("gone"));
@@ -371,9 +375,13 @@ void tst_QStateSyncClient::qmlWriteToTheMapSendsAnUpdate()
     QQmlExpression write(engine.rootContext(), nullptr, "sync.state.title = 'from qml'");
     write.evaluate();
     QVERIFY(!write.hasError());
-    // Until the server answers, the map keeps the server's value.
-    QCOMPARE(writer->state()->value("title").toString(), QStringLiteral("before"));
+    // The map shows the write at once (optimistic update); the server confirms it.
+    QCOMPARE(writer->state()->value("title").toString(), QStringLiteral("from qml"));
+    QCOMPARE(writer->jsonServerValue().value("title").toString(), QStringLiteral("before"));
+    QCOMPARE(writer->pendingUpdates(), 1);
     QVERIFY(acknowledged.wait(Timeout));
+    QCOMPARE(writer->pendingUpdates(), 0);
+    QCOMPARE(writer->jsonServerValue().value("title").toString(), QStringLiteral("from qml"));
     QCOMPARE(writer->state()->value("title").toString(), QStringLiteral("from qml"));
     QTRY_COMPARE(reader->state()->value("title").toString(), QStringLiteral("from qml"));
     QCOMPARE(m_server->valueOfState("s")->value("title").toString(), QStringLiteral("from qml"));
@@ -555,8 +563,11 @@ void tst_QStateSyncClient::pendingUpdateFailsWhenTheConnectionDrops()
     m_server->close();
     QVERIFY(failed.wait(Timeout));
     QCOMPARE(failed.at(0).at(0).toLongLong(), id);
-    QCOMPARE(failed.at(0).at(1).value<Error>(), Error::ConnectionFailed);
-    QCOMPARE(client->status(), QStateSyncClient::Unconnected);
+    QCOMPARE(failed.at(0).at(1).value<Error>(), Error::ConnectionLost);
+    // The client tries to come back.
+    QCOMPARE(client->status(), QStateSyncClient::Reconnecting);
+    // Rolled back: nothing shows that the server has not confirmed.
+    QCOMPARE(client->value(), QVariantMap());
 }
 
 void tst_QStateSyncClient::pendingUpdateFailsWhenTheClientLeaves()
