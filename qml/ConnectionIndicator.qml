@@ -5,7 +5,7 @@ import QtQuick
 import QStateSync
 
 // A dot and a word that say how a StateSyncClient stands: grey unconnected, amber on the
-// way, green joined, red on error (the error's message is the tooltip text).
+// way or reconnecting, green joined, red on error (the error's message is the tooltip text).
 Row {
     id: root
 
@@ -19,6 +19,10 @@ Row {
         case StateSyncClient.Connected: return qsTr("Connected")
         case StateSyncClient.Joining: return qsTr("Joining…")
         case StateSyncClient.Joined: return qsTr("Online")
+        case StateSyncClient.Reconnecting:
+            return client.pendingUpdates > 0
+                    ? qsTr("Reconnecting… (%n change(s) waiting)", "", client.pendingUpdates)
+                    : qsTr("Reconnecting…")
         case StateSyncClient.Error: return qsTr("Error: %1").arg(client.errorString)
         }
         return ""
@@ -30,7 +34,8 @@ Row {
         case StateSyncClient.Joined: return "#2e7d32"
         case StateSyncClient.Connecting:
         case StateSyncClient.Connected:
-        case StateSyncClient.Joining: return "#f9a825"
+        case StateSyncClient.Joining:
+        case StateSyncClient.Reconnecting: return "#f9a825"
         case StateSyncClient.Error: return "#c62828"
         }
         return "#9e9e9e"

@@ -56,8 +56,34 @@ QJsonValue jsonFromVariant(const QVariant &value)
     Patch by default: nested objects merge, \c null deletes a key). append() adds items to
     an array atomically. setValueAt() changes one nested value. Each returns a request id;
     updateAcknowledged() reports it once the server applied it and sent it back,
-    updateFailed() when the server refused it. The local copy changes only when the
-    server's broadcast arrives, so it is always a value the server had.
+    updateFailed() when it was not applied.
+
+    Updates are optimistic (optimisticUpdates): value(), state() and the listeners show
+    the client's own update at once, on top of the server's value. The server's echo
+    confirms it; when the server refused it, the copy rolls back, and when a hook changed
+    it, the copy shows what the server stored. Listeners hear each change of the copy once,
+    with the values before it, so a confirmed update is not heard twice. serverValue() is
+    the server's value alone, as of version(); once pendingUpdates is 0, value() equals
+    it.
+
+    \section1 Reconnection
+
+    When the connection drops, or the server stops answering the heartbeat (a ping every
+    heartbeatInterval), the client goes to the status Reconnecting and tries again, with
+    a wait that doubles from reconnectDelay up to maxReconnectDelay, half of it random so
+    that many clients dropped together do not come back together. With several urls,
+    it tries the next endpoint at once and waits only once every endpoint failed. Once
+    back, it rejoins its state and resyncs: it ends with the server's value and version,
+    and the listeners hear exactly the keys that changed while it was away, with the
+    values the client had. A server that refuses the client (QStateSync::Error::Unauthorized)
+    is not asked again. Set autoReconnect to \c false to stop at the first loss instead.
+
+    Updates made while the client is away (or still joining) wait in a queue of at most
+    maxQueuedUpdates and are sent, in order, after the rejoin; past the bound, the update
+    is refused with QStateSync::Error::QueueFull. An update that was on its way when the
+    connection dropped is reported with QStateSync::Error::ConnectionLost: the server may
+    or may not have applied it, and the rejoin shows which. Nothing is dropped silently:
+    every update ends in updateAcknowledged() or updateFailed().
 
     \section1 QML
 
@@ -80,6 +106,8 @@ QJsonValue jsonFromVariant(const QVariant &value)
     \value Connected The WebSocket is open; no state is joined.
     \value Joining The client asked to join a state and waits for the answer.
     \value Joined The client holds the state's value and receives its changes.
+    \value Reconnecting The connection was lost (or could not be opened) and the client
+        is about to try again, or trying; updates wait in the queue meanwhile.
     \value Error The connection could not be opened; error() tells why.
 */
 
@@ -100,7 +128,137 @@ QJsonValue jsonFromVariant(const QVariant &value)
 
 /*!
     \property QStateSyncClient::url
-    \brief the server's endpoint, for example \c{ws://localhost:5000}.
+    \brief the server's endpoint, for example \c{ws://localhost:5000}: the first of
+    urls.
+*/
+
+/*!
+    \property QStateSyncClient::urls
+    \brief the server's endpoints, tried in turn.
+
+    When one endpoint cannot be reached the client tries the next one at once; url is
+    the first of them. Setting url makes it the only one.
+*/
+
+/*!
+    \property QStateSyncClient::currentUrl
+    \brief the endpoint the client is connected to, or trying.
+*/
+
+/*!
+    \property QStateSyncClient::autoReconnect
+    \brief whether the client reconnects by itself after a loss. Default: \c true.
+
+    Turning it off while the client is Reconnecting stops it: the client closes.
+*/
+
+/*!
+    \property QStateSyncClient::reconnectDelay
+    \brief the first wait before reconnecting, in milliseconds. Default: 500.
+
+    Each round of failed attempts doubles the wait, up to maxReconnectDelay; the actual
+    wait is between half the step and the whole step, at random.
+*/
+
+/*!
+    \property QStateSyncClient::maxReconnectDelay
+    \brief the longest wait between reconnection attempts, in milliseconds. Default: 30000.
+*/
+
+/*!
+    \property QStateSyncClient::reconnectAttempt
+    \brief how many times the client tried to reconnect since the connection was lost;
+    0 once it is back.
+*/
+
+/*!
+    \property QStateSyncClient::heartbeatInterval
+    \brief how often the client pings the server, in milliseconds; 0 turns the heartbeat
+    off. Default: 15000.
+
+    When the server sent nothing at all, not even the answer to the last ping, for a whole
+    interval, the connection is taken for dead and the client reconnects.
+*/
+
+/*!
+    \property QStateSyncClient::optimisticUpdates
+    \brief whether the client's own updates show in its copy before the server confirms
+    them. Default: \c true.
+
+    With \c false, the copy changes only when the server's broadcast arrives, so it is
+    always a value the server had. A v1 server acknowledges nothing, so the copy is never
+    optimistic with it.
+*/
+
+/*!
+    \property QStateSyncClient::maxQueuedUpdates
+    \brief how many updates may wait for the connection. Default: 1000.
+*/
+
+/*!
+    \property QStateSyncClient::pendingUpdates
+    \brief how many updates wait for the server: queued, or sent and not acknowledged
+    yet.
+*/
+
+/*!
+    \fn void QStateSyncClient::urlsChanged()
+
+    This signal is emitted when urls changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::currentUrlChanged()
+
+    This signal is emitted when currentUrl changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::autoReconnectChanged()
+
+    This signal is emitted when autoReconnect changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::reconnectDelayChanged()
+
+    This signal is emitted when reconnectDelay changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::maxReconnectDelayChanged()
+
+    This signal is emitted when maxReconnectDelay changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::reconnectAttemptChanged()
+
+    This signal is emitted when reconnectAttempt changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::heartbeatIntervalChanged()
+
+    This signal is emitted when heartbeatInterval changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::optimisticUpdatesChanged()
+
+    This signal is emitted when optimisticUpdates changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::maxQueuedUpdatesChanged()
+
+    This signal is emitted when maxQueuedUpdates changes.
+*/
+
+/*!
+    \fn void QStateSyncClient::pendingUpdatesChanged()
+
+    This signal is emitted when pendingUpdates changes.
 */
 
 /*!
@@ -228,7 +386,8 @@ QJsonValue jsonFromVariant(const QVariant &value)
 /*!
     \fn void QStateSyncClient::disconnected()
 
-    This signal is emitted when an open connection closed.
+    This signal is emitted when an open connection closed or was lost; the status then
+    tells whether the client reconnects.
 */
 
 /*!
@@ -604,7 +763,8 @@ QString QStateSyncClient::errorString() const
 
 /*!
     Returns the state's value as the client holds it (the original's \c getState()): the
-    server's value as of version().
+    server's value as of version(), with the client's own updates that the server has not
+    confirmed yet on top (see optimisticUpdates).
 */
 QVariantMap QStateSyncClient::value() const
 {
@@ -672,9 +832,12 @@ void QStateSyncClient::setPresenceData(const QVariantMap &data)
 }
 
 /*!
-    Sends \a updates to be merged into the joined state and returns the request id, or -1
-    when the client has not joined a state (errorOccurred() then reports
-    QStateSync::Error::NotConnected).
+    Sends \a updates to be merged into the joined state and returns the request id.
+
+    While the client is on its way to a state (connecting, joining or reconnecting) the
+    update waits in the queue. It returns -1 when the client is not on its way to any state
+    (errorOccurred() then reports QStateSync::Error::NotConnected) or when the queue is
+    full (QStateSync::Error::QueueFull).
 */
 qint64 QStateSyncClient::updateState(const QJsonObject &updates)
 {

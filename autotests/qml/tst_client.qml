@@ -25,6 +25,17 @@ Item {
         }
     }
 
+    // Stopped and started again by the reconnection test.
+    StateSyncer {
+        id: restartable
+        host: "127.0.0.1"
+        running: true
+        StateSyncState {
+            identifier: "roaming"
+            initialValue: ({ n: 0 })
+        }
+    }
+
     StateSyncClient {
         id: writer
         url: server.url
@@ -57,6 +68,11 @@ Item {
         id: readerUpdates
         target: reader
         signalName: "stateUpdated"
+    }
+
+    Component {
+        id: indicatorComponent
+        ConnectionIndicator { }
     }
 
     Component {
@@ -131,6 +147,32 @@ Item {
             compare(client.error, StateSync.StateNotFound)
             verify(client.errorString.length > 0)
             compare(client.status, StateSyncClient.Connected)
+        }
+
+        function test_reconnectsAndSendsWhatWaited() {
+            const client = createTemporaryObject(clientComponent, root, {
+                clientIdentifier: "roamer", url: restartable.url, reconnectDelay: 20,
+                stateIdentifier: "roaming"
+            })
+            const roamingIndicator = createTemporaryObject(indicatorComponent, root,
+                                                           { client: client })
+            client.active = true
+            tryCompare(client, "status", StateSyncClient.Joined)
+            restartable.port = restartable.serverPort
+            restartable.running = false
+            tryCompare(client, "status", StateSyncClient.Reconnecting)
+            verify(roamingIndicator.statusText.startsWith("Reconnecting"))
+            // Shown at once, sent once the client is back.
+            client.updateState({ n: 5 })
+            compare(client.state.n, 5)
+            compare(client.pendingUpdates, 1)
+            compare(roamingIndicator.statusText, "Reconnecting… (1 change(s) waiting)")
+            restartable.running = true
+            tryCompare(client, "status", StateSyncClient.Joined)
+            tryCompare(client, "pendingUpdates", 0)
+            compare(restartable.valueOfState("roaming").n, 5)
+            compare(client.serverValue().n, 5)
+            verify(client.reconnectAttempt === 0)
         }
 
         function test_presenceIsAListModel() {
