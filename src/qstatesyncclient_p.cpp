@@ -319,6 +319,12 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
                               : QStateSync::MergeMode::Shallow);
     const qint64 newVersion = data.value(QLatin1String("version")).toInteger(-1);
     const bool wasJoining = status == QStateSyncClient::Joining;
+    // A whole value sent instead of a catch-up lists the requests of this client it
+    // includes: they are acknowledged, and leave with the reset below.
+    const QList<qint64> included
+            = copy.stateIdentifier() == identifier ? ownRequestIds(data) : QList<qint64>();
+    for (qint64 requestId : included)
+        copy.findPending(requestId)->acknowledged = true;
 
     if (copy.stateIdentifier() == identifier) {
         // Back in the same state (a resync, or a rejoin): tell listeners what changed.
@@ -328,6 +334,8 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
             Q_EMIT q->versionChanged();
         notify(diff);
         Q_EMIT q->pendingUpdatesChanged();
+        for (qint64 requestId : included)
+            Q_EMIT q->updateAcknowledged(requestId, newVersion);
     } else {
         copy.reset(identifier, newValue, newVersion);
         showNewState();
@@ -372,24 +380,40 @@ void QStateSyncClientPrivate::resync()
     sendText(encodeConnectToState(joinedState));
 }
 
+QList<qint64> QStateSyncClientPrivate::ownRequestIds(const QJsonObject &data)
+{
+    // An echo names one request; a conflated catch-up (or the whole value that replaced
+    // it) lists every request of this client it includes.
+    QList<qint64> own;
+    const auto take = [&](const QJsonValue &value) {
+        if (!value.isDouble())
+            return;
+        const Operation *operation = copy.findPending(value.toInteger());
+        if (operation && !operation->acknowledged && !own.contains(operation->requestId))
+            own.append(operation->requestId);
+    };
+    take(data.value(QLatin1String("requestId")));
+    const QJsonArray listed = data.value(QLatin1String("requestIds")).toArray();
+    for (const QJsonValue &value : listed)
+        take(value);
+    return own;
+}
+
 void QStateSyncClientPrivate::handleChange(int type, const QJsonObject &data)
 {
     if (joinedState.isEmpty())
         return;
-    const QJsonValue requestIdValue = data.value(QLatin1String("requestId"));
-    const qint64 requestId = requestIdValue.isDouble() ? requestIdValue.toInteger() : -1;
-    Operation *own = requestId >= 0 ? copy.findPending(requestId) : nullptr;
-    if (own && own->acknowledged)
-        own = nullptr;
+    const QList<qint64> own = ownRequestIds(data);
+    const qint64 messageVersion = data.value(QLatin1String("version")).toInteger(-1);
     if (resyncing) {
-        // The whole value on its way includes this change: the operation stays visible
-        // until it arrives, and is acknowledged now.
-        if (own) {
-            own->acknowledged = true;
+        // The whole value on its way includes these changes: the operations stay visible
+        // until it arrives, and are acknowledged now.
+        for (qint64 requestId : own)
+            copy.findPending(requestId)->acknowledged = true;
+        if (!own.isEmpty())
             Q_EMIT q->pendingUpdatesChanged();
-            Q_EMIT q->updateAcknowledged(requestId,
-                                         data.value(QLatin1String("version")).toInteger(-1));
-        }
+        for (qint64 requestId : own)
+            Q_EMIT q->updateAcknowledged(requestId, messageVersion);
         return;
     }
     if (!versionInSequence(data))
@@ -397,23 +421,22 @@ void QStateSyncClientPrivate::handleChange(int type, const QJsonObject &data)
     const bool isAppend = type == MessageType::StateAppended;
     const QJsonObject changes
             = data.value(isAppend ? QLatin1String("appends") : QLatin1String("updates")).toObject();
-    const QJsonValue versionValue = data.value(QLatin1String("version"));
     const qint64 oldVersion = copy.version();
-    const qint64 newVersion = versionValue.isDouble() ? versionValue.toInteger() : oldVersion;
+    const qint64 newVersion = messageVersion >= 0 ? messageVersion : oldVersion;
     QStateSyncLocalCopy::Diff diff;
     if (!copy.applyServerChange(isAppend ? QStateSyncLocalCopy::Kind::Append
                                          : QStateSyncLocalCopy::Kind::Update,
-                                changes, newVersion, own ? requestId : -1, &diff)) {
+                                changes, newVersion, own, &diff)) {
         resync();
         return;
     }
     if (newVersion != oldVersion)
         Q_EMIT q->versionChanged();
     notify(diff);
-    if (own) {
+    if (!own.isEmpty())
         Q_EMIT q->pendingUpdatesChanged();
+    for (qint64 requestId : own)
         Q_EMIT q->updateAcknowledged(requestId, newVersion);
-    }
 }
 
 void QStateSyncClientPrivate::notify(const QStateSyncLocalCopy::Diff &diff)

@@ -139,6 +139,7 @@ private:
     void handleLeft(const QJsonObject &data);
     void handlePresence(const QJsonObject &data);
     void resync();
+    QList<qint64> ownRequestIds(const QJsonObject &data);
     void flushQueue();
     QByteArray encodeOperation(const QStateSyncLocalCopy::Operation &operation, bool *failed);
     static QString leftBeforeAcknowledgement();

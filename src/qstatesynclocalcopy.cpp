@@ -111,7 +111,7 @@ QStateSyncLocalCopy::Diff QStateSyncLocalCopy::reset(const QString &stateIdentif
 }
 
 bool QStateSyncLocalCopy::applyServerChange(Kind kind, const QJsonObject &changes, qint64 version,
-                                            qint64 requestId, Diff *diff)
+                                            const QList<qint64> &confirmed, Diff *diff)
 {
     if (kind == Kind::Append) {
         if (!QStateSyncMerge::applyAppend(m_server, changes))
@@ -121,14 +121,14 @@ bool QStateSyncLocalCopy::applyServerChange(Kind kind, const QJsonObject &change
     }
     m_version = version;
     QStringList touched = changes.keys();
-    if (requestId >= 0) {
-        for (qsizetype i = 0; i < m_pending.size(); ++i) {
-            if (m_pending.at(i).requestId == requestId) {
-                touched += m_pending.takeAt(i).changes.keys();
-                touched.removeDuplicates();
-                break;
-            }
-        }
+    if (!confirmed.isEmpty()) {
+        m_pending.removeIf([&](const Operation &operation) {
+            if (!confirmed.contains(operation.requestId))
+                return false;
+            touched += operation.changes.keys();
+            return true;
+        });
+        touched.removeDuplicates();
     }
     if (m_pending.isEmpty()) {
         // Nothing pending: the visible value is the server's; share it and only compare.

@@ -72,12 +72,12 @@ public:
     // The server's whole value of stateIdentifier (a join, a rejoin or a resync).
     Diff reset(const QString &stateIdentifier, const QJsonObject &serverValue, qint64 version);
 
-    // A change the server applied. With a requestId of one of the pending operations, it
-    // is that operation's confirmation (changes being what the server made of it) and the
-    // operation leaves the list. Returns false, changing nothing, when an append does not
-    // fit the value (the copy is out of step: resync).
-    bool applyServerChange(Kind kind, const QJsonObject &changes, qint64 version, qint64 requestId,
-                           Diff *diff);
+    // A change the server applied. The pending operations named in confirmed are
+    // included in it (changes being what the server made of them) and leave the list: one
+    // for an echo, several for a conflated catch-up. Returns false, changing nothing, when
+    // an append does not fit the value (the copy is out of step: resync).
+    bool applyServerChange(Kind kind, const QJsonObject &changes, qint64 version,
+                           const QList<qint64> &confirmed, Diff *diff);
 
     Diff addPending(const Operation &operation);
     // Removes a pending operation (refused, or lost); the value shows the server's again.

@@ -20,6 +20,11 @@ using Operation = QStateSyncLocalCopy::Operation;
 using Diff = QStateSyncLocalCopy::Diff;
 
 namespace {
+QList<qint64> ids(qint64 requestId)
+{
+    return requestId >= 0 ? QList<qint64>{requestId} : QList<qint64>{};
+}
+
 Operation operation(qint64 id, Kind kind, const QJsonObject &changes, bool sent = true)
 {
     Operation result;
@@ -98,7 +103,7 @@ void tst_LocalCopy::optimisticChangeShowsAndIsConfirmed()
     QCOMPARE(copy.unacknowledgedCount(), 1);
 
     Diff confirmed;
-    QVERIFY(copy.applyServerChange(Kind::Update, QJsonObject{{"a", 2}}, 4, 1, &confirmed));
+    QVERIFY(copy.applyServerChange(Kind::Update, QJsonObject{{"a", 2}}, 4, ids(1), &confirmed));
     QVERIFY(confirmed.isEmpty()); // nothing new to show
     QCOMPARE(copy.version(), 4);
     QCOMPARE(copy.value(), copy.serverValue());
@@ -124,7 +129,7 @@ void tst_LocalCopy::correctedChangeShowsTheServersValue()
     copy.reset("s", QJsonObject{{"a", 1}}, 0);
     copy.addPending(operation(1, Kind::Update, QJsonObject{{"a", 2}}));
     Diff corrected;
-    QVERIFY(copy.applyServerChange(Kind::Update, QJsonObject{{"a", 20}}, 1, 1, &corrected));
+    QVERIFY(copy.applyServerChange(Kind::Update, QJsonObject{{"a", 20}}, 1, ids(1), &corrected));
     QCOMPARE(corrected.keys, QStringList{"a"});
     QCOMPARE(corrected.previous.value("a").toInt(), 2);
     QCOMPARE(copy.value().value("a").toInt(), 20);
@@ -137,12 +142,13 @@ void tst_LocalCopy::otherChangesLandUnderPendingOnes()
     copy.addPending(operation(1, Kind::Update, QJsonObject{{"doc", QJsonObject{{"x", 2}}}}));
     Diff diff;
     // Another client changes y and x; the pending x stays on top until confirmed.
-    QVERIFY(copy.applyServerChange(
-            Kind::Update, QJsonObject{{"doc", QJsonObject{{"x", 9}, {"y", 9}}}}, 1, -1, &diff));
+    QVERIFY(copy.applyServerChange(Kind::Update,
+                                   QJsonObject{{"doc", QJsonObject{{"x", 9}, {"y", 9}}}}, 1,
+                                   ids(-1), &diff));
     QCOMPARE(copy.value().value("doc").toObject(), QJsonObject({{"x", 2}, {"y", 9}}));
     QCOMPARE(diff.previous.value("doc").toObject(), QJsonObject({{"x", 2}, {"y", 1}}));
-    QVERIFY(copy.applyServerChange(Kind::Update, QJsonObject{{"doc", QJsonObject{{"x", 2}}}}, 2, 1,
-                                   &diff));
+    QVERIFY(copy.applyServerChange(Kind::Update, QJsonObject{{"doc", QJsonObject{{"x", 2}}}}, 2,
+                                   ids(1), &diff));
     QCOMPARE(copy.value(), copy.serverValue());
     QCOMPARE(copy.value().value("doc").toObject(), QJsonObject({{"x", 2}, {"y", 9}}));
 }
@@ -154,16 +160,17 @@ void tst_LocalCopy::appendsStackOnTopOfTheServersArray()
     copy.addPending(operation(1, Kind::Append, QJsonObject{{"log", QJsonArray{2}}}));
     QCOMPARE(copy.value().value("log").toArray(), QJsonArray({1, 2}));
     Diff diff;
-    QVERIFY(copy.applyServerChange(Kind::Append, QJsonObject{{"log", QJsonArray{7}}}, 1, -1,
+    QVERIFY(copy.applyServerChange(Kind::Append, QJsonObject{{"log", QJsonArray{7}}}, 1, ids(-1),
                                    &diff));
     QCOMPARE(copy.value().value("log").toArray(), QJsonArray({1, 7, 2}));
-    QVERIFY(copy.applyServerChange(Kind::Append, QJsonObject{{"log", QJsonArray{2}}}, 2, 1, &diff));
+    QVERIFY(copy.applyServerChange(Kind::Append, QJsonObject{{"log", QJsonArray{2}}}, 2, ids(1),
+                                   &diff));
     QCOMPARE(copy.value().value("log").toArray(), QJsonArray({1, 7, 2}));
     QCOMPARE(copy.value(), copy.serverValue());
     // An append that does not fit the server's value is not taken.
     QStateSyncLocalCopy other;
     other.reset("s", QJsonObject{{"log", 5}}, 0);
-    QVERIFY(!other.applyServerChange(Kind::Append, QJsonObject{{"log", QJsonArray{1}}}, 1, -1,
+    QVERIFY(!other.applyServerChange(Kind::Append, QJsonObject{{"log", QJsonArray{1}}}, 1, ids(-1),
                                      &diff));
     QCOMPARE(other.version(), 0);
     QCOMPARE(other.serverValue().value("log").toInt(), 5);
@@ -364,8 +371,9 @@ void tst_LocalCopy::randomHistoriesConverge()
             if (message.refused) {
                 diff = copies[client].removePending(message.requestId);
             } else {
-                QVERIFY(copies[client].applyServerChange(
-                        message.kind, message.changes, message.version, message.requestId, &diff));
+                QVERIFY(copies[client].applyServerChange(message.kind, message.changes,
+                                                         message.version, ids(message.requestId),
+                                                         &diff));
             }
             check(client, diff);
         } else if (action == 9) {
@@ -423,7 +431,8 @@ void tst_LocalCopy::randomHistoriesConverge()
                     diff = copies[i].removePending(message.requestId);
                 else
                     QVERIFY(copies[i].applyServerChange(message.kind, message.changes,
-                                                        message.version, message.requestId, &diff));
+                                                        message.version, ids(message.requestId),
+                                                        &diff));
                 check(i, diff);
             }
         }
