@@ -34,7 +34,9 @@ QStateSyncerPrivate::QStateSyncerPrivate(QStateSyncer *q)
                             const QStateSyncIdentity &identity) {
                          addConnection(webSocket, tcpSocket, identity);
                      });
-    QObject::connect(&heartbeat, &QTimer::timeout, q, [this] { checkHeartbeats(); });
+    // A child of the server, so that it moves with it to another thread.
+    heartbeat = new QTimer(q);
+    QObject::connect(heartbeat, &QTimer::timeout, q, [this] { checkHeartbeats(); });
     restartHeartbeat();
 }
 
@@ -42,6 +44,7 @@ QStateSyncerPrivate::~QStateSyncerPrivate()
 {
     // Children of q outlive this object by a moment; take down everything that calls back
     // into it first.
+    delete heartbeat;
     delete transport;
     // Whoever waits for a request's finished() hears of it before the server goes.
     for (QStateSyncConnection *connection : std::as_const(connections)) {
@@ -74,13 +77,13 @@ void QStateSyncerPrivate::addConnection(QWebSocket *webSocket, QTcpSocket *tcpSo
 
 void QStateSyncerPrivate::restartHeartbeat()
 {
-    heartbeat.stop();
+    heartbeat->stop();
     if (limits.heartbeatIntervalMs <= 0)
         return;
     // Whatever came before, every connection has a whole interval to answer its first ping.
     for (QStateSyncConnection *connection : std::as_const(connections))
         connection->markAlive();
-    heartbeat.start(limits.heartbeatIntervalMs);
+    heartbeat->start(limits.heartbeatIntervalMs);
 }
 
 void QStateSyncerPrivate::checkHeartbeats()

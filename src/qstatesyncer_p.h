@@ -52,7 +52,7 @@ public:
     int maxNestingDepth = 64;
     QStateSyncServerLimits limits;
     // One timer pings every connection and drops those that did not answer the last ping.
-    QTimer heartbeat;
+    QTimer *heartbeat = nullptr;
     quint64 nextConnectionId = 1;
 
     // Totals since the server was created, for monitoring.
