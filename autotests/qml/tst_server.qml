@@ -165,7 +165,8 @@ Item {
 
             const outsider = createTemporaryObject(clientComponent, root, {
                 clientIdentifier: "frank", stateIdentifier: "members-only" })
-            tryCompare(outsider, "error", StateSync.JoinRefused)
+            // Refused by allowConnectingClient: told no more than of a missing state.
+            tryCompare(outsider, "error", StateSync.StateNotFound)
             joinedClient("grace", "members-only", "member")
             compare(server.clientsOfState("members-only"), ["grace"])
         }
