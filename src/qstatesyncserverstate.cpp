@@ -65,38 +65,34 @@ QStateSyncServerState::ApplyResult QStateSyncServerState::apply(QStateSyncUpdate
     struct Step
     {
         QString key;
-        QJsonValue value; // undefined: the key goes
+        QJsonValue value; // undefined: the key goes; for an append, the items to add
         qint64 size = 0;
     };
     QList<Step> steps;
     steps.reserve(changes.size());
     qint64 entriesSize = m_entriesSize;
     qsizetype keys = value.size();
+    const bool append = kind == QStateSyncUpdateRequest::Append;
     const bool deep = options.mergeMode() == QStateSync::MergeMode::Deep;
     for (auto it = changes.constBegin(), end = changes.constEnd(); it != end; ++it) {
         const QJsonValue current = value.value(it.key());
         const bool existed = !current.isUndefined();
         Step step{it.key(), QJsonValue(QJsonValue::Undefined), 0};
-        if (kind == QStateSyncUpdateRequest::Append) {
+        if (append) {
             if ((existed && !current.isNull() && !current.isArray()) || !it.value().isArray()) {
                 if (failedKey)
                     *failedKey = it.key();
                 return ApplyResult::NotAnArray;
             }
             // [a] + [b,c] is [a,b,c]: the items, and a comma before each unless the array
-            // was empty.
-            QJsonArray array = current.toArray();
-            const qint64 before = current.isArray() ? m_valueSizes.value(it.key()) : 2;
-            const bool wasEmpty = array.isEmpty();
+            // was empty. The array itself is only touched once the change is let through.
             const QJsonArray items = it.value().toArray();
-            step.size = before;
-            for (const QJsonValue &item : items) {
+            step.size = current.isArray() ? m_valueSizes.value(it.key()) : 2;
+            for (const QJsonValue &item : items)
                 step.size += encodedSize(item) + 1;
-                array.append(item);
-            }
-            if (wasEmpty && !items.isEmpty())
+            if (current.toArray().isEmpty() && !items.isEmpty())
                 --step.size;
-            step.value = array;
+            step.value = items;
         } else if (deep && it.value().isNull()) {
             // The key goes; its size is 0.
         } else if (deep && it.value().isObject()) {
@@ -122,10 +118,22 @@ QStateSyncServerState::ApplyResult QStateSyncServerState::apply(QStateSyncUpdate
         if (step.value.isUndefined()) {
             value.remove(step.key);
             m_valueSizes.remove(step.key);
-        } else {
-            value.insert(step.key, step.value);
-            m_valueSizes.insert(step.key, step.size);
+            continue;
         }
+        m_valueSizes.insert(step.key, step.size);
+        if (!append) {
+            value.insert(step.key, step.value);
+            continue;
+        }
+        // take() leaves the array with a single owner, so the items are added in place
+        // instead of copying a long array for every append.
+        QJsonValue current = value.take(step.key);
+        QJsonArray array = current.toArray();
+        current = QJsonValue();
+        const QJsonArray items = step.value.toArray();
+        for (const QJsonValue &item : items)
+            array.append(item);
+        value.insert(step.key, array);
     }
     m_entriesSize = entriesSize;
     return ApplyResult::Applied;
