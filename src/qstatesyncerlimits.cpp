@@ -1,7 +1,8 @@
 // Copyright (C) 2026 The QStateSync Authors.
 // SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
 
-// QStateSyncer's limits: what one client, one state and the whole server may use.
+// QStateSyncer's limits (what one client, one state and the whole server may use) and
+// the counters that show how the server runs against them.
 
 #include "qstatesyncer.h"
 #include "qstatesyncconnection_p.h"
@@ -394,4 +395,89 @@ void QStateSyncer::setRevealStateExistence(bool reveal)
         return;
     d->limits.revealStateExistence = reveal;
     Q_EMIT revealStateExistenceChanged();
+}
+
+/*!
+    Returns how many changes (updates and appends) the server applied since it was
+    created, from clients and from the server side.
+*/
+quint64 QStateSyncer::updatesApplied() const
+{
+    return d->counters.updatesApplied;
+}
+
+/*!
+    Returns how many changes the server refused since it was created: by a hook, for
+    being too deep or appending to something that is not an array, for going over
+    updateRate, or for making a state larger than maxStateSize.
+*/
+quint64 QStateSyncer::updatesRefused() const
+{
+    return d->counters.updatesRefused;
+}
+
+/*!
+    Returns how many WebSocket messages clients sent since the server was created.
+*/
+quint64 QStateSyncer::messagesReceived() const
+{
+    return d->counters.messagesReceived;
+}
+
+/*!
+    Returns how many client messages were refused for not being valid protocol messages
+    (invalid JSON, wrong types, unknown types, binary frames, too deep, ...), and joins
+    refused because the state had maxClientsPerState clients.
+*/
+quint64 QStateSyncer::messagesRefused() const
+{
+    return d->counters.messagesRefused;
+}
+
+/*!
+    Returns the bytes of message text clients sent since the server was created.
+*/
+quint64 QStateSyncer::bytesReceived() const
+{
+    return d->counters.bytesReceived;
+}
+
+/*!
+    Returns the bytes of WebSocket frames the server sent to clients since it was
+    created (frame headers included).
+*/
+quint64 QStateSyncer::bytesSent() const
+{
+    return d->counters.bytesSent;
+}
+
+/*!
+    Returns how many connections the server answered with HTTP 503 since it was created
+    because maxClients or maxPendingHandshakes was reached.
+*/
+quint64 QStateSyncer::connectionsRefused() const
+{
+    return d->transport->connectionsRefused();
+}
+
+/*!
+    Returns how many client connections the server dropped since it was created: those
+    that showed no sign of life for a heartbeatInterval, and those that kept sending
+    requests without reading the answers (see maxPendingOutput).
+*/
+quint64 QStateSyncer::connectionsDropped() const
+{
+    return d->counters.connectionsDropped;
+}
+
+/*!
+    Returns how many bytes wait to be sent to the clients now, all connections together:
+    what their peers have not read yet. See maxPendingOutput.
+*/
+qint64 QStateSyncer::pendingOutputBytes() const
+{
+    qint64 total = 0;
+    for (const QStateSyncConnection *connection : std::as_const(d->connections))
+        total += connection->pendingOutput();
+    return total;
 }
