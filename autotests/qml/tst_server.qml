@@ -16,6 +16,9 @@ Item {
         id: server
         host: "127.0.0.1"
         running: true
+        // The limits that StateSyncer does not repeat are the wrapped QStateSyncer's.
+        syncer.maxStateSize: 4 * 1024 // an expression: Qt 6.4 takes no literal for a qint64
+        syncer.heartbeatInterval: 0
 
         StateSyncState {
             id: board
@@ -132,6 +135,18 @@ Item {
             failures.wait()
             compare(failures.count, 2)
             verify(server.valueOfState("board").locked === undefined)
+        }
+
+        function test_limitsAreSetThroughSyncer() {
+            compare(server.syncer.maxStateSize, 4096)
+            compare(server.syncer.heartbeatInterval, 0)
+            const client = joinedClient("ivan", "board")
+            const failures = createTemporaryObject(spyComponent, root,
+                                                   { target: client, signalName: "updateFailed" })
+            client.updateState({ huge: "x".repeat(5000) })
+            failures.wait()
+            compare(failures.signalArguments[0][1], StateSync.StateTooLarge)
+            verify(server.valueOfState("board").huge === undefined)
         }
 
         function test_appendInterceptorStampsItems() {
