@@ -9,6 +9,7 @@
 
 #include <QStateSyncer>
 
+#include <QtCore/qtimer.h>
 #include <QtTest/qsignalspy.h>
 #include <QtTest/qtest.h>
 
@@ -23,6 +24,7 @@ private Q_SLOTS:
     void silentPeerIsDroppedAndLeavesItsState();
     void answeringPeersAreKept();
     void messagesAreASignOfLifeToo();
+    void readingABacklogIsASignOfLifeToo();
     void zeroIntervalSendsNoPings();
 
 private:
@@ -120,6 +122,49 @@ void tst_Heartbeat::messagesAreASignOfLifeToo()
     QVERIFY(chatty.isConnected());
     QCOMPARE(server->clientCount(), 1);
     QCOMPARE(server->connectionsDropped(), 0u);
+}
+
+void tst_Heartbeat::readingABacklogIsASignOfLifeToo()
+{
+    // A slow client's pong waits behind what it has not read yet; while it keeps reading
+    // some of its backlog, it is alive. This one never answers pings nor sends anything.
+    const qint64 limit = 64 * 1024;
+    const auto server = startServer();
+    server->setHeartbeatInterval(0);
+    server->setMaxPendingOutput(limit);
+    createState(*server, "s");
+    RawTcpPeer slow({true, false, 4096});
+    QVERIFY(slow.open(server->serverPort(), "slow"));
+    slow.join("s");
+    QVERIFY(!slow.take(7).isEmpty());
+    slow.stopReading();
+    for (int round = 1; round <= 8000 && server->pendingOutputBytes() <= limit; ++round) {
+        server->updateStateValue("s", {{"n", round}, {"blob", QString(4000, u'x')}});
+        QCoreApplication::processEvents();
+    }
+    QVERIFY2(server->pendingOutputBytes() > limit, "the slow client's queue never filled");
+
+    // The state keeps changing faster than the client reads, so a backlog stays.
+    server->setHeartbeatInterval(300);
+    bool draining = true;
+    int ticks = 0;
+    QTimer pace;
+    connect(&pace, &QTimer::timeout, this, [&] {
+        ++ticks;
+        server->updateStateValue("s", {{"n", -ticks}, {"blob", QString(8000, u'y')}});
+        if (draining)
+            slow.discard(4096);
+    });
+    pace.start(20);
+    // Two seconds: more than six heartbeat intervals.
+    QTRY_VERIFY_WITH_TIMEOUT(ticks >= 100, 20000);
+    QCOMPARE(server->connectionsDropped(), 0u);
+    QCOMPARE(server->clientsOfState("s"), QStringList{"slow"});
+
+    // Once it stops reading, it is dropped.
+    draining = false;
+    QTRY_COMPARE_WITH_TIMEOUT(server->connectionsDropped(), 1u, Timeout);
+    QCOMPARE(server->clientCount(), 0);
 }
 
 void tst_Heartbeat::zeroIntervalSendsNoPings()

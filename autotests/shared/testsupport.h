@@ -358,6 +358,13 @@ public:
         socket.setReadBufferSize(0);
         readFrames();
     }
+    // While not reading: takes up to bytes from the system and throws them away, as a
+    // client that reads slowly (its frames are lost to it).
+    qint64 discard(qint64 bytes)
+    {
+        socket.setReadBufferSize(bytes);
+        return socket.read(bytes).size();
+    }
 
     void sendText(const QByteArray &utf8) { writeFrame(0x1, utf8); }
     void send(int type, const QJsonObject &data)
