@@ -26,6 +26,29 @@ Q_DECLARE_LOGGING_CATEGORY(lcQuickStateSync)
     \snippet snippets/server.qml server
 
     A handler that neither answers nor defers accepts the request.
+
+    The server's other limits (QStateSyncer::heartbeatInterval, maxStateSize,
+    maxClientsPerState, maxClients, updateRate, updateBurst, maxPendingHandshakes,
+    maxPendingOutput) and revealStateExistence are properties of the wrapped server, set
+    through \l syncer:
+
+    \qml
+    StateSyncer {
+        syncer.maxClientsPerState: 50
+        syncer.updateRate: 20
+        syncer.maxStateSize: 1024 * 1024
+    }
+    \endqml
+
+    With Qt 6.4, the 64-bit byte sizes (maxStateSize, maxPendingOutput) take an
+    expression, as above, not a bare number.
+*/
+
+/*!
+    \qmlproperty QStateSyncer StateSyncer::syncer
+    \readonly
+    The wrapped QStateSyncer: its properties, limits included, and its functions, such as
+    \c valueOfState() and \c{clientsOfState()}.
 */
 
 /*!

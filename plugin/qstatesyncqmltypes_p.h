@@ -19,6 +19,7 @@
 #include <QStateSyncNamespace>
 #include <QStateSyncPresenceModel>
 #include <QStateSyncUpdateRequest>
+#include <QStateSyncer>
 
 #include <QtQml/qqml.h>
 
@@ -81,6 +82,15 @@ struct QStateSyncHttpRequestForeign
     QML_FOREIGN(QStateSyncHttpRequest)
     QML_NAMED_ELEMENT(StateSyncHttpRequest)
     QML_UNCREATABLE("Requests come with the httpRequested hook of StateSyncer")
+};
+
+// What StateSyncer.syncer holds: the wrapped QStateSyncer, known to QML so that its
+// properties can be set as grouped properties (syncer.maxClients: 50).
+struct QStateSyncerForeign
+{
+    Q_GADGET
+    QML_FOREIGN(QStateSyncer)
+    QML_ANONYMOUS
 };
 
 #endif // QSTATESYNCQMLTYPES_P_H

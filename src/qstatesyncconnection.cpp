@@ -5,7 +5,9 @@
 #include "qstatesyncer_p.h"
 #include "qstatesynclogging_p.h"
 #include "qstatesyncprotocol_p.h"
+#include "qstatesyncserverstate_p.h"
 
+#include <QtNetwork/qsslsocket.h>
 #include <QtNetwork/qtcpsocket.h>
 #include <QtWebSockets/qwebsocket.h>
 
@@ -28,6 +30,16 @@ QStateSyncConnection::QStateSyncConnection(QStateSyncerPrivate *server, QWebSock
     connect(webSocket, &QWebSocket::binaryMessageReceived, this,
             &QStateSyncConnection::onBinaryMessage);
     connect(webSocket, &QWebSocket::disconnected, this, &QStateSyncConnection::onDisconnected);
+    // Any byte from the peer, a pong or part of a message, shows it is alive.
+    connect(tcpSocket, &QIODevice::readyRead, this, &QStateSyncConnection::markAlive);
+    // Bytes the kernel takes while a backlog waits are bytes the peer has read. Under TLS,
+    // bytesWritten() only says that plain text went to the encryption.
+    if (auto *ssl = qobject_cast<QSslSocket *>(tcpSocket)) {
+        connect(ssl, &QSslSocket::encryptedBytesWritten, this, [this] { onOutputTaken(true); });
+        connect(ssl, &QIODevice::bytesWritten, this, [this] { onOutputTaken(false); });
+    } else {
+        connect(tcpSocket, &QIODevice::bytesWritten, this, [this] { onOutputTaken(true); });
+    }
 }
 
 QStateSyncConnection::~QStateSyncConnection() = default;
@@ -47,9 +59,20 @@ QJsonObject QStateSyncConnection::presenceEntry() const
                        {QLatin1String("data"), presenceData}};
 }
 
+void QStateSyncConnection::setJoinedState(const QString &stateIdentifier)
+{
+    if (stateIdentifier != m_joinedState)
+        m_conflation.clear();
+    m_joinedState = stateIdentifier;
+}
+
 void QStateSyncConnection::send(const QByteArray &message)
 {
-    sendFrame(QStateSyncProtocol::textFrame(message));
+    const QByteArray frame = QStateSyncProtocol::textFrame(message);
+    const qint64 limit = m_server->limits.maxPendingOutput;
+    if (limit > 0 && pendingOutput() > limit)
+        chargeWhileCongested(frame.size());
+    sendFrame(frame);
 }
 
 void QStateSyncConnection::sendFrame(const QByteArray &frame)
@@ -57,11 +80,25 @@ void QStateSyncConnection::sendFrame(const QByteArray &frame)
     // QWebSocket can only send a QString, which it converts to UTF-8 and copies for every
     // peer. A server's frames are not masked, so the same bytes serve every peer: write
     // them to the socket under the WebSocket directly. QWebSocket writes its own frames
-    // (pongs, close) whole and synchronously on this thread, so frames never interleave.
-    if (m_gone || !m_tcpSocket || m_webSocket->state() != QAbstractSocket::ConnectedState)
+    // (pings, pongs, close) whole and synchronously on this thread, so frames never
+    // interleave.
+    if (m_gone || m_dropping || !m_tcpSocket
+        || m_webSocket->state() != QAbstractSocket::ConnectedState) {
         return;
+    }
     m_server->counters.bytesSent += quint64(frame.size());
     m_tcpSocket->write(frame);
+}
+
+void QStateSyncConnection::sendEstablished(const QStateSyncServerState &state)
+{
+    if (isCongested()) {
+        m_conflation.requireSnapshot();
+        return;
+    }
+    sendFrame(QStateSyncProtocol::textFrame(QStateSyncProtocol::encodeConnectionEstablished(
+            state.identifier, state.value, state.version, state.options.mergeMode(),
+            state.presence(), m_v2 ? qint64(m_id) : -1)));
 }
 
 void QStateSyncConnection::close(QWebSocketProtocol::CloseCode code, const QString &reason)
@@ -69,15 +106,143 @@ void QStateSyncConnection::close(QWebSocketProtocol::CloseCode code, const QStri
     m_webSocket->close(code, reason);
 }
 
+qint64 QStateSyncConnection::pendingOutput() const
+{
+    if (!m_tcpSocket)
+        return 0;
+    qint64 pending = m_tcpSocket->bytesToWrite();
+    if (const auto *ssl = qobject_cast<const QSslSocket *>(m_tcpSocket.data()))
+        pending += ssl->encryptedBytesToWrite();
+    return pending;
+}
+
+bool QStateSyncConnection::isCongested()
+{
+    if (m_conflation.isActive())
+        return true;
+    const qint64 limit = m_server->limits.maxPendingOutput;
+    if (m_gone || limit <= 0)
+        return false;
+    const qint64 pending = pendingOutput();
+    if (pending <= limit)
+        return false;
+    m_conflation.start();
+    quint64 heldBack = 0;
+    if (m_congestionLog.allow(&heldBack, 10000)) {
+        qCInfo(lcStateSyncServer).noquote().nospace()
+                << "client " << peerDescription() << " has " << pending
+                << " bytes waiting, more than " << limit
+                << ": conflating its updates until it catches up"
+                << (heldBack ? QStringLiteral(" (%1 more times since the last line)").arg(heldBack)
+                             : QString());
+    }
+    return true;
+}
+
+void QStateSyncConnection::conflateChange(const QJsonObject &patch, QStateSync::MergeMode mode,
+                                          const QJsonValue &ownRequestId)
+{
+    // The patch's cap is the queue's limit: past it, a snapshot is likely no larger.
+    m_conflation.addPatch(patch, mode, m_server->limits.maxPendingOutput);
+    if (!ownRequestId.isUndefined()) {
+        m_conflation.acknowledge(ownRequestId);
+        chargeWhileCongested(QStateSyncProtocol::toJson(ownRequestId).size() + 1);
+    }
+}
+
+void QStateSyncConnection::conflateKeys(const QJsonObject &changes, const QJsonValue &ownRequestId)
+{
+    m_conflation.addKeys(changes);
+    if (!ownRequestId.isUndefined()) {
+        m_conflation.acknowledge(ownRequestId);
+        chargeWhileCongested(QStateSyncProtocol::toJson(ownRequestId).size() + 1);
+    }
+}
+
+void QStateSyncConnection::conflatePresence()
+{
+    m_conflation.requireSnapshot();
+}
+
+void QStateSyncConnection::chargeWhileCongested(qint64 bytes)
+{
+    // Conflation bounds what the state sends; answers grow with the client's requests.
+    // A client that keeps asking while it reads nothing would make them grow forever.
+    m_owedWhileCongested += bytes;
+    const qint64 limit = m_server->limits.maxPendingOutput;
+    if (m_dropping || limit <= 0 || m_owedWhileCongested <= limit)
+        return;
+    qCInfo(lcStateSyncServer).noquote().nospace()
+            << "client " << peerDescription() << " does not read: " << m_owedWhileCongested
+            << " bytes of answers wait behind a full queue; dropping it";
+    // Dropped from the event loop, not from inside whatever is sending now.
+    m_dropping = true;
+    QMetaObject::invokeMethod(this, &QStateSyncConnection::drop, Qt::QueuedConnection);
+}
+
+void QStateSyncConnection::onOutputTaken(bool peerTookIt)
+{
+    if (m_gone)
+        return;
+    const qint64 pending = pendingOutput();
+    if (peerTookIt) {
+        // Only what is taken from a backlog was read by the peer: bytes the kernel takes
+        // into an empty buffer say nothing about it.
+        if (m_backlogged)
+            markAlive();
+        m_backlogged = pending > 0;
+    }
+    const qint64 limit = m_server->limits.maxPendingOutput;
+    if (pending > (limit > 0 ? m_server->limits.pendingOutputLowWater() : 0))
+        return;
+    m_owedWhileCongested = 0;
+    if (m_conflation.isActive())
+        flushConflation();
+}
+
+void QStateSyncConnection::flushConflation()
+{
+    const auto state = m_server->states.value(m_joinedState);
+    if (!state) {
+        m_conflation.clear();
+        return;
+    }
+    const QByteArray message = m_conflation.message(*state, m_v2, m_v2 ? qint64(m_id) : -1);
+    qCDebug(lcStateSyncServer).noquote().nospace()
+            << "client " << peerDescription() << " caught up: sending "
+            << (m_conflation.needsSnapshot() ? "a snapshot" : "the changes it missed") << " ("
+            << message.size() << " bytes) of state " << loggable(m_joinedState);
+    m_conflation.clear();
+    sendFrame(QStateSyncProtocol::textFrame(message));
+}
+
+void QStateSyncConnection::ping()
+{
+    if (!m_gone && !m_dropping)
+        m_webSocket->ping();
+}
+
+void QStateSyncConnection::drop()
+{
+    if (m_gone)
+        return;
+    ++m_server->counters.connectionsDropped;
+    m_dropping = true;
+    m_webSocket->abort();
+    // abort() may or may not have delivered disconnected() already.
+    if (!m_gone)
+        m_server->handleDisconnected(this);
+}
+
 void QStateSyncConnection::onTextMessage(const QString &message)
 {
-    if (!m_gone)
+    if (!m_gone && !m_dropping)
         m_server->handleMessage(this, message);
 }
 
 void QStateSyncConnection::onBinaryMessage(const QByteArray &)
 {
-    if (!m_gone)
+    if (!m_gone && !m_dropping)
         m_server->handleBinaryMessage(this);
 }
 

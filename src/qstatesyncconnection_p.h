@@ -12,6 +12,8 @@
 //
 
 #include "qstatesyncjoinrequest.h"
+#include "qstatesynclimits_p.h"
+#include "qstatesyncoutput_p.h"
 #include "qstatesynctransport_p.h"
 
 #include <QtCore/qjsonobject.h>
@@ -21,15 +23,24 @@
 #include <QtCore/qvariant.h>
 #include <QtWebSockets/qwebsocketprotocol.h>
 
+#include <utility>
+
 QT_BEGIN_NAMESPACE
     class QTcpSocket;
     class QWebSocket;
 QT_END_NAMESPACE
 
 class QStateSyncerPrivate;
+class QStateSyncServerState;
 
 // One client's WebSocket on the server: who it is, which state it joined, and how to
 // send it bytes. Incoming messages go to QStateSyncerPrivate.
+//
+// Its outgoing queue is bounded: while more than the server's maxPendingOutput waits to
+// be sent, the state's changes are conflated (QStateSyncConflation) instead of queued,
+// and what the client missed goes in one message once the queue has drained to a
+// quarter of the limit. Answers to the client's own requests are always sent; a client
+// that keeps asking while its queue is full, without reading, is dropped.
 class QStateSyncConnection : public QObject
 {
     Q_OBJECT
@@ -51,7 +62,8 @@ public:
     QString peerDescription() const;
 
     QString joinedState() const { return m_joinedState; }
-    void setJoinedState(const QString &stateIdentifier) { m_joinedState = stateIdentifier; }
+    // Leaving or changing the state drops whatever was conflated for the old one.
+    void setJoinedState(const QString &stateIdentifier);
 
     QPointer<QStateSyncJoinRequest> pendingJoin;
 
@@ -60,16 +72,46 @@ public:
     QJsonObject presenceData;
     QJsonObject presenceEntry() const;
 
-    // message is JSON text; sendFrame() takes a frame made by QStateSyncProtocol::textFrame(),
-    // so one frame serves every client of a broadcast.
+    // An answer to the client's own request: message is JSON text.
     void send(const QByteArray &message);
+    // A frame made by QStateSyncProtocol::textFrame(), so one frame serves every client of
+    // a broadcast. Writes it as it is: the state's messages ask isCongested() first.
     void sendFrame(const QByteArray &frame);
+    // The state's value for a join or a rejoin; deferred when congested.
+    void sendEstablished(const QStateSyncServerState &state);
     void close(QWebSocketProtocol::CloseCode code, const QString &reason);
+
+    // Bytes written to the connection that the peer has not taken yet.
+    qint64 pendingOutput() const;
+    // Whether the state's messages are conflated instead of sent; starts conflating when
+    // the queue is over the limit.
+    bool isCongested();
+    // ownRequestId: the request id of the client's own change, to acknowledge later.
+    void conflateChange(const QJsonObject &patch, QStateSync::MergeMode mode,
+                        const QJsonValue &ownRequestId);
+    void conflateKeys(const QJsonObject &changes, const QJsonValue &ownRequestId);
+    void conflatePresence();
+
+    // The heartbeat: whether the peer showed a sign of life since the last call (a byte
+    // received, or some of a backlog taken), which starts the next period.
+    bool takeSignOfLife() { return std::exchange(m_alive, false); }
+    void markAlive() { m_alive = true; }
+    void ping();
+    // Aborts the connection, which then leaves its state as on any disconnect.
+    void drop();
+
+    QStateSyncTokenBucket updateTokens;
+    // One peer must not flood the log: refusals are logged at most once a second each.
+    QStateSyncLogThrottle rateLimitLog;
+    QStateSyncLogThrottle refusalLog;
 
 private:
     void onTextMessage(const QString &message);
     void onBinaryMessage(const QByteArray &message);
     void onDisconnected();
+    void onOutputTaken(bool peerTookIt);
+    void chargeWhileCongested(qint64 bytes);
+    void flushConflation();
 
     QStateSyncerPrivate *m_server;
     QWebSocket *m_webSocket;
@@ -79,6 +121,13 @@ private:
     QString m_joinedState;
     bool m_v2 = false;
     bool m_gone = false;
+    bool m_alive = true;
+    bool m_backlogged = false;
+    bool m_dropping = false;
+    QStateSyncConflation m_conflation;
+    // Answers and acknowledgements owed while the queue is over the limit.
+    qint64 m_owedWhileCongested = 0;
+    QStateSyncLogThrottle m_congestionLog;
 };
 
 #endif // QSTATESYNCCONNECTION_P_H

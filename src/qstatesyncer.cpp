@@ -46,11 +46,35 @@
 
     \section1 Limits
 
-    Every socket refuses messages larger than maxMessageSize() (the WebSocket is closed
-    with code 1009) and every message deeper than maxNestingDepth() is refused with the
-    code \c nesting_too_deep and never stored. A connection whose HTTP request head does
-    not arrive, or whose authorization does not answer, within handshakeTimeout() is
-    closed.
+    A server open to the network bounds what each peer can make it hold or do. Each limit
+    is a property, with a default a production server can live with; going over one is
+    answered with an error code (or an HTTP status, or a WebSocket close code when the
+    peer broke the protocol) and logged, and never costs unbounded memory.
+
+    \table
+    \header \li Property \li Default \li Going over it
+    \row \li maxMessageSize \li 1 MiB \li the WebSocket is closed with code 1009
+    \row \li maxNestingDepth \li 64 \li \c nesting_too_deep; nothing is stored
+    \row \li handshakeTimeout \li 10 s \li the connection is closed (HTTP 503 if
+        authorization did not answer)
+    \row \li maxPendingHandshakes \li 1000 \li HTTP 503 with \c Retry-After
+    \row \li maxClients \li 10000 \li HTTP 503 with \c Retry-After
+    \row \li maxClientsPerState \li 1000 \li \c state_full
+    \row \li updateRate, updateBurst \li 100 a second, 200 at once \li \c rate_limited;
+        not applied
+    \row \li maxStateSize \li 16 MiB \li \c state_too_large; not applied
+    \row \li maxPendingOutput \li 4 MiB \li the client's updates are conflated until it
+        catches up
+    \row \li heartbeatInterval \li 30 s \li a silent connection is dropped
+    \endtable
+
+    Limits changed while the server runs apply from then on: to the next message, join,
+    change or connection.
+
+    \section1 Privacy
+
+    Unless revealStateExistence is set, a client learns from the answer to a join only
+    that it cannot join the state, not whether the state exists.
 */
 
 /*!
@@ -98,30 +122,6 @@
 /*!
     \property QStateSyncer::clientCount
     \brief the number of open client connections, joined to a state or not.
-*/
-
-/*!
-    \property QStateSyncer::maxMessageSize
-    \brief the largest message, in bytes, that a client may send. Default: 1 MiB.
-
-    A larger message closes the connection with WebSocket close code 1009. A change
-    applies to connections opened afterwards.
-*/
-
-/*!
-    \property QStateSyncer::maxNestingDepth
-    \brief how deeply a client's message may nest objects and arrays, the message's own
-    envelope included. Default: 64.
-
-    A deeper message is refused with the code \c nesting_too_deep, whatever it
-    contained, and the connection stays usable. Updates that hooks rewrite are held to
-    the same rule.
-*/
-
-/*!
-    \property QStateSyncer::handshakeTimeout
-    \brief the milliseconds a connection has to send its HTTP request and be authorized.
-    Default: 10000.
 */
 
 /*!
@@ -217,24 +217,6 @@
     \fn void QStateSyncer::clientCountChanged()
 
     This signal is emitted when a client connects or disconnects.
-*/
-
-/*!
-    \fn void QStateSyncer::maxMessageSizeChanged()
-
-    This signal is emitted when maxMessageSize changes.
-*/
-
-/*!
-    \fn void QStateSyncer::maxNestingDepthChanged()
-
-    This signal is emitted when maxNestingDepth changes.
-*/
-
-/*!
-    \fn void QStateSyncer::handshakeTimeoutChanged()
-
-    This signal is emitted when handshakeTimeout changes.
 */
 
 /*!
@@ -505,61 +487,19 @@ QJsonArray QStateSyncer::presenceOfState(const QString &stateIdentifier) const
     return state ? state->presence() : QJsonArray();
 }
 
+/*!
+    Returns the size of the state \a stateIdentifier in bytes of its compact JSON, as
+    maxStateSize measures it, or -1 when there is no such state.
+*/
+qint64 QStateSyncer::sizeOfState(const QString &stateIdentifier) const
+{
+    const auto state = d->states.value(stateIdentifier);
+    return state ? state->size() : -1;
+}
+
 int QStateSyncer::clientCount() const
 {
     return int(d->connections.size());
-}
-
-/*!
-    Returns how many changes (updates and appends) the server applied since it was
-    created, from clients and from the server side.
-*/
-quint64 QStateSyncer::updatesApplied() const
-{
-    return d->counters.updatesApplied;
-}
-
-/*!
-    Returns how many changes the server refused since it was created: by a hook, or for
-    being too deep or appending to something that is not an array.
-*/
-quint64 QStateSyncer::updatesRefused() const
-{
-    return d->counters.updatesRefused;
-}
-
-/*!
-    Returns how many WebSocket messages clients sent since the server was created.
-*/
-quint64 QStateSyncer::messagesReceived() const
-{
-    return d->counters.messagesReceived;
-}
-
-/*!
-    Returns how many client messages were refused for not being valid protocol messages
-    (invalid JSON, wrong types, unknown types, binary frames, too deep, ...).
-*/
-quint64 QStateSyncer::messagesRefused() const
-{
-    return d->counters.messagesRefused;
-}
-
-/*!
-    Returns the bytes of message text clients sent since the server was created.
-*/
-quint64 QStateSyncer::bytesReceived() const
-{
-    return d->counters.bytesReceived;
-}
-
-/*!
-    Returns the bytes of WebSocket frames the server sent to clients since it was
-    created (frame headers included).
-*/
-quint64 QStateSyncer::bytesSent() const
-{
-    return d->counters.bytesSent;
 }
 
 /*!
@@ -588,49 +528,4 @@ bool QStateSyncer::appendToState(const QString &stateIdentifier, const QJsonObje
 {
     return d->submitServerChange(stateIdentifier, QStateSyncUpdateRequest::Append, appends,
                                  clientInformation);
-}
-
-qint64 QStateSyncer::maxMessageSize() const
-{
-    return d->transport->limits().maxMessageSize;
-}
-
-void QStateSyncer::setMaxMessageSize(qint64 bytes)
-{
-    QStateSyncTransport::Limits limits = d->transport->limits();
-    if (bytes <= 0 || limits.maxMessageSize == bytes)
-        return;
-    limits.maxMessageSize = bytes;
-    d->transport->setLimits(limits);
-    Q_EMIT maxMessageSizeChanged();
-}
-
-int QStateSyncer::maxNestingDepth() const
-{
-    return d->maxNestingDepth;
-}
-
-void QStateSyncer::setMaxNestingDepth(int depth)
-{
-    // Three levels are the envelope of the smallest update: {"data":{"updates":{}}}.
-    depth = std::max(depth, 3);
-    if (d->maxNestingDepth == depth)
-        return;
-    d->maxNestingDepth = depth;
-    Q_EMIT maxNestingDepthChanged();
-}
-
-int QStateSyncer::handshakeTimeout() const
-{
-    return d->transport->limits().handshakeTimeoutMs;
-}
-
-void QStateSyncer::setHandshakeTimeout(int milliseconds)
-{
-    QStateSyncTransport::Limits limits = d->transport->limits();
-    if (milliseconds <= 0 || limits.handshakeTimeoutMs == milliseconds)
-        return;
-    limits.handshakeTimeoutMs = milliseconds;
-    d->transport->setLimits(limits);
-    Q_EMIT handshakeTimeoutChanged();
 }

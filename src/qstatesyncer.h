@@ -44,6 +44,21 @@ class Q_STATESYNC_EXPORT QStateSyncer : public QObject
                        maxNestingDepthChanged)
     Q_PROPERTY(int handshakeTimeout READ handshakeTimeout WRITE setHandshakeTimeout NOTIFY
                        handshakeTimeoutChanged)
+    Q_PROPERTY(int heartbeatInterval READ heartbeatInterval WRITE setHeartbeatInterval NOTIFY
+                       heartbeatIntervalChanged)
+    Q_PROPERTY(
+            qint64 maxStateSize READ maxStateSize WRITE setMaxStateSize NOTIFY maxStateSizeChanged)
+    Q_PROPERTY(int maxClientsPerState READ maxClientsPerState WRITE setMaxClientsPerState NOTIFY
+                       maxClientsPerStateChanged)
+    Q_PROPERTY(int maxClients READ maxClients WRITE setMaxClients NOTIFY maxClientsChanged)
+    Q_PROPERTY(double updateRate READ updateRate WRITE setUpdateRate NOTIFY updateRateChanged)
+    Q_PROPERTY(int updateBurst READ updateBurst WRITE setUpdateBurst NOTIFY updateBurstChanged)
+    Q_PROPERTY(int maxPendingHandshakes READ maxPendingHandshakes WRITE setMaxPendingHandshakes
+                       NOTIFY maxPendingHandshakesChanged)
+    Q_PROPERTY(qint64 maxPendingOutput READ maxPendingOutput WRITE setMaxPendingOutput NOTIFY
+                       maxPendingOutputChanged)
+    Q_PROPERTY(bool revealStateExistence READ revealStateExistence WRITE setRevealStateExistence
+                       NOTIFY revealStateExistenceChanged)
 
 public:
     using AuthorizationCallback
@@ -78,6 +93,7 @@ public:
     Q_INVOKABLE qint64 versionOfState(const QString &stateIdentifier) const;
     Q_INVOKABLE QStringList clientsOfState(const QString &stateIdentifier) const;
     Q_INVOKABLE QJsonArray presenceOfState(const QString &stateIdentifier) const;
+    Q_INVOKABLE qint64 sizeOfState(const QString &stateIdentifier) const;
     int clientCount() const;
 
     Q_INVOKABLE quint64 updatesApplied() const;
@@ -86,6 +102,9 @@ public:
     Q_INVOKABLE quint64 messagesRefused() const;
     Q_INVOKABLE quint64 bytesReceived() const;
     Q_INVOKABLE quint64 bytesSent() const;
+    Q_INVOKABLE quint64 connectionsRefused() const;
+    Q_INVOKABLE quint64 connectionsDropped() const;
+    Q_INVOKABLE qint64 pendingOutputBytes() const;
 
     bool updateStateValue(const QString &stateIdentifier, const QJsonObject &updates,
                           const QVariantMap &clientInformation = QVariantMap());
@@ -98,6 +117,24 @@ public:
     void setMaxNestingDepth(int depth);
     int handshakeTimeout() const;
     void setHandshakeTimeout(int milliseconds);
+    int heartbeatInterval() const;
+    void setHeartbeatInterval(int milliseconds);
+    qint64 maxStateSize() const;
+    void setMaxStateSize(qint64 bytes);
+    int maxClientsPerState() const;
+    void setMaxClientsPerState(int clients);
+    int maxClients() const;
+    void setMaxClients(int clients);
+    double updateRate() const;
+    void setUpdateRate(double updatesPerSecond);
+    int updateBurst() const;
+    void setUpdateBurst(int updates);
+    int maxPendingHandshakes() const;
+    void setMaxPendingHandshakes(int handshakes);
+    qint64 maxPendingOutput() const;
+    void setMaxPendingOutput(qint64 bytes);
+    bool revealStateExistence() const;
+    void setRevealStateExistence(bool reveal);
 
 Q_SIGNALS:
     void authorizationRequested(QStateSyncAuthorizationRequest *request);
@@ -120,6 +157,15 @@ Q_SIGNALS:
     void maxMessageSizeChanged();
     void maxNestingDepthChanged();
     void handshakeTimeoutChanged();
+    void heartbeatIntervalChanged();
+    void maxStateSizeChanged();
+    void maxClientsPerStateChanged();
+    void maxClientsChanged();
+    void updateRateChanged();
+    void updateBurstChanged();
+    void maxPendingHandshakesChanged();
+    void maxPendingOutputChanged();
+    void revealStateExistenceChanged();
 
 private:
     friend class QStateSyncerPrivate;

@@ -6,6 +6,7 @@
 #include "qstatesyncconnection_p.h"
 #include "qstatesynclogging_p.h"
 #include "qstatesyncmerge_p.h"
+#include "qstatesyncserverstate_p.h"
 
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qmetaobject.h>
@@ -27,17 +28,23 @@ QStateSyncerPrivate::QStateSyncerPrivate(QStateSyncer *q)
     });
     transport->setHttpHandler(
             [this](QStateSyncHttpRequest *request) { Q_EMIT this->q->httpRequested(request); });
+    transport->setClientCounter([this] { return int(connections.size()); });
     QObject::connect(transport, &QStateSyncTransport::clientConnected, q,
                      [this](QWebSocket *webSocket, QTcpSocket *tcpSocket,
                             const QStateSyncIdentity &identity) {
                          addConnection(webSocket, tcpSocket, identity);
                      });
+    // A child of the server, so that it moves with it to another thread.
+    heartbeat = new QTimer(q);
+    QObject::connect(heartbeat, &QTimer::timeout, q, [this] { checkHeartbeats(); });
+    restartHeartbeat();
 }
 
 QStateSyncerPrivate::~QStateSyncerPrivate()
 {
     // Children of q outlive this object by a moment; take down everything that calls back
     // into it first.
+    delete heartbeat;
     delete transport;
     // Whoever waits for a request's finished() hears of it before the server goes.
     for (QStateSyncConnection *connection : std::as_const(connections)) {
@@ -68,6 +75,37 @@ void QStateSyncerPrivate::addConnection(QWebSocket *webSocket, QTcpSocket *tcpSo
     Q_EMIT q->clientCountChanged();
 }
 
+void QStateSyncerPrivate::restartHeartbeat()
+{
+    heartbeat->stop();
+    if (limits.heartbeatIntervalMs <= 0)
+        return;
+    // Whatever came before, every connection has a whole interval to answer its first ping.
+    for (QStateSyncConnection *connection : std::as_const(connections))
+        connection->markAlive();
+    heartbeat->start(limits.heartbeatIntervalMs);
+}
+
+void QStateSyncerPrivate::checkHeartbeats()
+{
+    // A connection silent since the last tick did not answer the ping sent then: it has
+    // shown no sign of life for a whole interval. Dropping it may run handlers that close
+    // others, so the list is walked as it was.
+    const QList<QPointer<QStateSyncConnection>> open(connections.cbegin(), connections.cend());
+    for (const QPointer<QStateSyncConnection> &connection : open) {
+        if (!connection || connection->isGone())
+            continue;
+        if (connection->takeSignOfLife()) {
+            connection->ping();
+            continue;
+        }
+        qCInfo(lcStateSyncServer).noquote().nospace()
+                << "client " << connection->peerDescription() << " showed no sign of life for "
+                << limits.heartbeatIntervalMs << " ms; dropping it";
+        connection->drop();
+    }
+}
+
 void QStateSyncerPrivate::handleDisconnected(QStateSyncConnection *connection)
 {
     connection->markGone();
@@ -85,9 +123,14 @@ void QStateSyncerPrivate::handleDisconnected(QStateSyncConnection *connection)
 void QStateSyncerPrivate::refuse(QStateSyncConnection *connection, const ClientMessage &message)
 {
     ++counters.messagesRefused;
-    qCInfo(lcStateSyncServer).noquote().nospace()
-            << "refused a message from " << connection->peerDescription() << ": "
-            << QStateSync::errorCode(message.error) << ": " << loggable(message.errorMessage);
+    quint64 heldBack = 0;
+    if (connection->refusalLog.allow(&heldBack)) {
+        qCInfo(lcStateSyncServer).noquote().nospace()
+                << "refused a message from " << connection->peerDescription() << ": "
+                << QStateSync::errorCode(message.error) << ": " << loggable(message.errorMessage)
+                << (heldBack ? QStringLiteral(" (and %1 more since the last line)").arg(heldBack)
+                             : QString());
+    }
     connection->send(
             encodeError(message.replyType, message.error, message.errorMessage, message.requestId));
 }
@@ -168,9 +211,7 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
             return; // the filter closed the connection (or the server)
         qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
                                             << "may not join state" << loggable(stateIdentifier);
-        connection->send(encodeError(MessageType::StateConnectionError, Error::JoinRefused,
-                                     QStringLiteral("Client is not allowed to connect to state"),
-                                     QJsonValue::Undefined, stateIdentifier));
+        sendJoinRefused(connection, stateIdentifier);
         return;
     }
     if (connection->isGone())
@@ -210,9 +251,48 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
 void QStateSyncerPrivate::sendStateNotFound(QStateSyncConnection *connection,
                                             const QString &stateIdentifier)
 {
-    connection->send(encodeError(MessageType::StateConnectionError, Error::StateNotFound,
-                                 QStringLiteral("State %1 does not exist").arg(stateIdentifier),
+    // Unless the server reveals which states exist, the answer is the same, to the byte,
+    // as that of a refused join: a client that may not join learns nothing from it.
+    const QString message = limits.revealStateExistence
+            ? QStringLiteral("State %1 does not exist").arg(stateIdentifier)
+            : QStringLiteral("State %1 does not exist or may not be joined").arg(stateIdentifier);
+    connection->send(encodeError(MessageType::StateConnectionError, Error::StateNotFound, message,
                                  QJsonValue::Undefined, stateIdentifier));
+}
+
+void QStateSyncerPrivate::sendJoinRefused(QStateSyncConnection *connection,
+                                          const QString &stateIdentifier,
+                                          const QString &hookMessage)
+{
+    // A hook's own message is the application's choice: it is sent as given.
+    if (hookMessage.isEmpty() && !limits.revealStateExistence) {
+        sendStateNotFound(connection, stateIdentifier);
+        return;
+    }
+    connection->send(encodeError(
+            MessageType::StateConnectionError, Error::JoinRefused,
+            hookMessage.isEmpty() ? QStringLiteral("Client is not allowed to connect to state")
+                                  : hookMessage,
+            QJsonValue::Undefined, stateIdentifier));
+}
+
+bool QStateSyncerPrivate::joinFits(QStateSyncConnection *connection,
+                                   const QStateSyncServerState &state)
+{
+    if (limits.maxClientsPerState <= 0 || state.clients.size() < limits.maxClientsPerState)
+        return true;
+    ++counters.messagesRefused;
+    qCInfo(lcStateSyncServer).noquote().nospace()
+            << "client " << connection->peerDescription() << " may not join state "
+            << loggable(state.identifier) << ": state_full: it has " << state.clients.size()
+            << " clients";
+    connection->send(encodeError(
+            MessageType::StateConnectionError, Error::StateFull,
+            QStringLiteral("State %1 already has %2 clients, as many as the server allows")
+                    .arg(state.identifier)
+                    .arg(state.clients.size()),
+            QJsonValue::Undefined, state.identifier));
+    return false;
 }
 
 void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
@@ -223,13 +303,9 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
     if (request && request->status() == QStateSyncRequest::Cancelled)
         return;
     if (request && request->status() == QStateSyncRequest::Rejected) {
-        const QString message = request->rejectionMessage().isEmpty()
-                ? QStringLiteral("Client is not allowed to connect to state")
-                : request->rejectionMessage();
         qCInfo(lcStateSyncServer).noquote() << "client" << connection->peerDescription()
                                             << "was refused state" << loggable(stateIdentifier);
-        connection->send(encodeError(MessageType::StateConnectionError, Error::JoinRefused, message,
-                                     QJsonValue::Undefined, stateIdentifier));
+        sendJoinRefused(connection, stateIdentifier, request->rejectionMessage());
         return;
     }
     // The state may have gone while the hook deferred: the client then stays where it was.
@@ -238,7 +314,10 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
         sendStateNotFound(connection, stateIdentifier);
         return;
     }
-    if (connection->joinedState() != stateIdentifier && !connection->joinedState().isEmpty()) {
+    const bool rejoin = connection->joinedState() == stateIdentifier;
+    if (!rejoin && !joinFits(connection, *state))
+        return;
+    if (!rejoin && !connection->joinedState().isEmpty()) {
         depart(connection, true);
         // Leaving emitted clientLeft and may have run selfDestruct: a handler may have
         // closed the connection, or removed the state asked for.
@@ -249,7 +328,6 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
             return;
         }
     }
-    const bool rejoin = connection->joinedState() == stateIdentifier;
     if (!rejoin) {
         state->clients.append(connection);
         connection->setJoinedState(stateIdentifier);
@@ -257,9 +335,7 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
                 request ? request->publicInformation() : connection->defaultPublicInformation());
         connection->presenceData = QJsonObject();
     }
-    connection->send(encodeConnectionEstablished(
-            stateIdentifier, state->value, state->version, state->options.mergeMode(),
-            state->presence(), connection->isV2() ? qint64(connection->id()) : -1));
+    connection->sendEstablished(*state);
     if (!rejoin) {
         state->broadcastPresence(PresenceEvent::Joined, connection->presenceEntry(), connection);
         Q_EMIT q->clientJoined(stateIdentifier, connection->clientIdentifier(),
@@ -330,220 +406,6 @@ void QStateSyncerPrivate::depart(QStateSyncConnection *connection, bool askSelfD
                 << "state" << loggable(stateIdentifier) << "self-destructs";
         removeState(stateIdentifier, QStateSync::RemovalReason::SelfDestruct);
     }
-}
-
-void QStateSyncerPrivate::handleChange(QStateSyncConnection *connection,
-                                       const ClientMessage &message)
-{
-    const auto state = states.value(connection->joinedState());
-    if (!state) {
-        qCInfo(lcStateSyncServer).noquote()
-                << "client" << connection->peerDescription() << "sent an update without a state";
-        connection->send(encodeError(MessageType::StateUpdateFailed, Error::NotJoined,
-                                     QStringLiteral("Client is not connected to a state"),
-                                     message.requestId));
-        return;
-    }
-    QStateSyncChange change;
-    change.kind = message.type == MessageType::AppendToState ? QStateSyncUpdateRequest::Append
-                                                             : QStateSyncUpdateRequest::Update;
-    change.changes
-            = change.kind == QStateSyncUpdateRequest::Append ? message.appends : message.updates;
-    change.sender = connection;
-    change.clientIdentifier = connection->clientIdentifier();
-    change.clientInformation = connection->clientInformation();
-    change.requestId = message.requestId;
-    state->queue.push_back(std::move(change));
-    processQueue(state);
-}
-
-bool QStateSyncerPrivate::submitServerChange(const QString &stateIdentifier,
-                                             QStateSyncUpdateRequest::Kind kind,
-                                             const QJsonObject &changes,
-                                             const QVariantMap &clientInformation)
-{
-    const auto state = states.value(stateIdentifier);
-    if (!state)
-        return false;
-    if (kind == QStateSyncUpdateRequest::Append) {
-        for (const QJsonValue &items : changes) {
-            if (!items.isArray()) {
-                qCWarning(lcStateSyncServer) << "appendToState: every value must be an array";
-                return false;
-            }
-        }
-    }
-    QStateSyncChange change;
-    change.kind = kind;
-    change.changes = changes;
-    change.serverSide = true;
-    change.clientInformation = clientInformation;
-    state->queue.push_back(std::move(change));
-    processQueue(state);
-    return true;
-}
-
-void QStateSyncerPrivate::processQueue(const std::shared_ptr<QStateSyncServerState> &state)
-{
-    if (state->processing)
-        return;
-    state->processing = true;
-    while (!state->removed && !state->waitingFor && !state->queue.empty()) {
-        QStateSyncChange change = std::move(state->queue.front());
-        state->queue.pop_front();
-        if (!runInterceptor(*state, change) || state->removed)
-            continue;
-        if (!hasUpdateHandler()) {
-            applyChange(*state, change);
-            continue;
-        }
-        auto *request = new QStateSyncUpdateRequest(state->identifier, change.clientIdentifier,
-                                                    change.clientInformation, change.kind,
-                                                    change.serverSide, change.changes, q);
-        Q_EMIT q->updateRequested(request);
-        if (state->removed) {
-            // A handler removed the state: nothing of it is applied, answered or not.
-            request->cancel();
-            request->deleteLater();
-            break;
-        }
-        if (request->status() == QStateSyncRequest::Pending)
-            request->accept();
-        if (request->isAnswered()) {
-            finishChange(state, std::move(change), request);
-            continue;
-        }
-        state->waitingFor = request;
-        const std::weak_ptr<QStateSyncServerState> weakState = state;
-        QObject::connect(request, &QStateSyncRequest::finished, q,
-                         [this, weakState, change, request] {
-                             const auto state = weakState.lock();
-                             if (!state || state->waitingFor != request) {
-                                 request->deleteLater();
-                                 return;
-                             }
-                             state->waitingFor = nullptr;
-                             finishChange(state, change, request);
-                             processQueue(state);
-                         });
-    }
-    state->processing = false;
-}
-
-bool QStateSyncerPrivate::runInterceptor(QStateSyncServerState &state, QStateSyncChange &change)
-{
-    const QStateSyncStateOptions::Interceptor interceptUpdate
-            = state.options.interceptStateUpdate();
-    if (change.kind == QStateSyncUpdateRequest::Update) {
-        if (!interceptUpdate)
-            return true;
-        const std::optional<QJsonObject> result
-                = interceptUpdate(change.changes, change.clientInformation);
-        if (!result) {
-            refuseChange(change, Error::UpdateRefused, QStringLiteral("The update was refused"));
-            return false;
-        }
-        change.changes = *result;
-        return true;
-    }
-
-    if (const auto interceptAppend = state.options.interceptStateAppend()) {
-        const std::optional<QJsonObject> result
-                = interceptAppend(change.changes, change.clientInformation);
-        if (!result) {
-            refuseChange(change, Error::UpdateRefused, QStringLiteral("The append was refused"));
-            return false;
-        }
-        change.changes = *result;
-        return true;
-    }
-    if (!interceptUpdate)
-        return true;
-
-    // Show the append to the update interceptor as a client of the original would have
-    // sent it. The state applies one change at a time, so the arrays are current.
-    QJsonObject whole = state.value;
-    QString failedKey;
-    if (!QStateSyncMerge::applyAppend(whole, change.changes, &failedKey)) {
-        refuseChange(change, Error::NotAnArray,
-                     QStringLiteral("%1 is not an array").arg(failedKey));
-        return false;
-    }
-    const std::optional<QJsonObject> result = interceptUpdate(
-            QStateSyncMerge::topLevelValues(whole, change.changes), change.clientInformation);
-    if (!result) {
-        refuseChange(change, Error::UpdateRefused, QStringLiteral("The append was refused"));
-        return false;
-    }
-    change.kind = QStateSyncUpdateRequest::Update;
-    change.changes = *result;
-    return true;
-}
-
-void QStateSyncerPrivate::finishChange(const std::shared_ptr<QStateSyncServerState> &state,
-                                       QStateSyncChange change, QStateSyncUpdateRequest *request)
-{
-    request->deleteLater();
-    switch (request->status()) {
-    case QStateSyncRequest::Accepted:
-        change.changes = change.kind == QStateSyncUpdateRequest::Append ? request->appends()
-                                                                        : request->updates();
-        if (!state->removed)
-            applyChange(*state, change);
-        break;
-    case QStateSyncRequest::Rejected:
-        refuseChange(change, Error::UpdateRefused,
-                     request->rejectionMessage().isEmpty()
-                             ? QStringLiteral("The update was refused")
-                             : request->rejectionMessage());
-        break;
-    default:
-        break;
-    }
-}
-
-void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QStateSyncChange &change)
-{
-    // Hooks may have rewritten the change: hold it to the same depth rule as a message
-    // (the message envelope takes two of the levels).
-    if (QStateSyncMerge::depth(change.changes) > maxNestingDepth - 2) {
-        refuseChange(
-                change, Error::NestingTooDeep,
-                QStringLiteral("The update nests deeper than %1 levels").arg(maxNestingDepth - 2));
-        return;
-    }
-    QJsonObject notified = change.changes;
-    if (change.kind == QStateSyncUpdateRequest::Append) {
-        QString failedKey;
-        if (!QStateSyncMerge::applyAppend(state.value, change.changes, &failedKey)) {
-            refuseChange(change, Error::NotAnArray,
-                         QStringLiteral("%1 is not an array").arg(failedKey));
-            return;
-        }
-        notified = QStateSyncMerge::topLevelValues(state.value, change.changes);
-    } else {
-        QStateSyncMerge::apply(state.value, change.changes, state.options.mergeMode());
-    }
-    ++state.version;
-    ++counters.updatesApplied;
-    state.broadcast(change.kind, change.changes, change.sender, change.requestId);
-    Q_EMIT q->stateUpdated(state.identifier, notified, state.version);
-}
-
-void QStateSyncerPrivate::refuseChange(const QStateSyncChange &change, Error error,
-                                       const QString &message)
-{
-    ++counters.updatesRefused;
-    if (!change.sender) {
-        qCDebug(lcStateSyncServer).noquote()
-                << "server-side change refused:" << QStateSync::errorCode(error) << message;
-        return;
-    }
-    qCInfo(lcStateSyncServer).noquote().nospace()
-            << "refused a change from " << change.sender->peerDescription() << ": "
-            << QStateSync::errorCode(error) << ": " << loggable(message);
-    change.sender->send(
-            encodeError(MessageType::StateUpdateFailed, error, message, change.requestId));
 }
 
 QString QStateSyncerPrivate::createState(const QStateSyncStateOptions &options)

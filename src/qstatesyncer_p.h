@@ -12,11 +12,13 @@
 //
 
 #include "qstatesyncer.h"
+#include "qstatesynclimits_p.h"
 #include "qstatesyncprotocol_p.h"
 #include "qstatesyncserverstate_p.h"
 #include "qstatesynctransport_p.h"
 
 #include <QtCore/qhash.h>
+#include <QtCore/qtimer.h>
 
 #include <memory>
 
@@ -38,6 +40,8 @@ public:
     bool removeState(const QString &stateIdentifier, QStateSync::RemovalReason reason);
     bool submitServerChange(const QString &stateIdentifier, QStateSyncUpdateRequest::Kind kind,
                             const QJsonObject &changes, const QVariantMap &clientInformation);
+    // Starts, restarts or stops the heartbeat after its interval changed.
+    void restartHeartbeat();
 
     QStateSyncer *const q;
     QStateSyncTransport *transport;
@@ -46,6 +50,9 @@ public:
     QStateSyncer::AuthorizationMiddleware middleware;
     QMetaObject::Connection middlewareConnection;
     int maxNestingDepth = 64;
+    QStateSyncServerLimits limits;
+    // One timer pings every connection and drops those that did not answer the last ping.
+    QTimer *heartbeat = nullptr;
     quint64 nextConnectionId = 1;
 
     // Totals since the server was created, for monitoring.
@@ -57,6 +64,7 @@ public:
         quint64 messagesRefused = 0;
         quint64 bytesReceived = 0;
         quint64 bytesSent = 0;
+        quint64 connectionsDropped = 0;
     } counters;
 
 private:
@@ -68,11 +76,19 @@ private:
     void finishJoin(QStateSyncConnection *connection, const QString &stateIdentifier,
                     QStateSyncJoinRequest *request);
     void sendStateNotFound(QStateSyncConnection *connection, const QString &stateIdentifier);
+    // A join that the state's filter or the join hook refused; hookMessage is the hook's
+    // own rejection message, if it gave one.
+    void sendJoinRefused(QStateSyncConnection *connection, const QString &stateIdentifier,
+                         const QString &hookMessage = QString());
+    bool joinFits(QStateSyncConnection *connection, const QStateSyncServerState &state);
+    void checkHeartbeats();
     void handleLeave(QStateSyncConnection *connection);
     void handlePresence(QStateSyncConnection *connection, const QJsonObject &presence);
     void depart(QStateSyncConnection *connection, bool askSelfDestruct);
     void handleChange(QStateSyncConnection *connection,
                       const QStateSyncProtocol::ClientMessage &message);
+    bool withinUpdateRate(QStateSyncConnection *connection,
+                          const QStateSyncProtocol::ClientMessage &message);
 
     // The per-state pipeline: intercept, ask the update hook, merge, broadcast, one change
     // at a time in arrival order.

@@ -39,6 +39,52 @@ void apply(QJsonObject &target, const QJsonObject &patch, QStateSync::MergeMode 
         applyMergePatch(target, patch);
 }
 
+namespace {
+bool composeMergePatches(QJsonObject &composed, const QJsonObject &next)
+{
+    for (auto it = next.constBegin(), end = next.constEnd(); it != end; ++it) {
+        const QJsonValue later = it.value();
+        if (!later.isObject()) {
+            // A scalar, an array or null replaces (or removes) whatever came before.
+            composed.insert(it.key(), later);
+            continue;
+        }
+        QJsonValue earlier = composed.take(it.key());
+        if (earlier.isUndefined()) {
+            composed.insert(it.key(), later);
+            continue;
+        }
+        if (!earlier.isObject())
+            return false;
+        QJsonObject child = earlier.toObject();
+        earlier = QJsonValue();
+        const bool ok = composeMergePatches(child, later.toObject());
+        composed.insert(it.key(), child);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+} // namespace
+
+bool composeInto(QJsonObject &composed, const QJsonObject &next, QStateSync::MergeMode mode)
+{
+    if (mode == QStateSync::MergeMode::Shallow) {
+        applyShallow(composed, next);
+        return true;
+    }
+    return composeMergePatches(composed, next);
+}
+
+std::optional<QJsonObject> compose(const QJsonObject &first, const QJsonObject &second,
+                                   QStateSync::MergeMode mode)
+{
+    QJsonObject composed = first;
+    if (!composeInto(composed, second, mode))
+        return std::nullopt;
+    return composed;
+}
+
 bool applyAppend(QJsonObject &target, const QJsonObject &appends, QString *failedKey)
 {
     for (auto it = appends.constBegin(), end = appends.constEnd(); it != end; ++it) {

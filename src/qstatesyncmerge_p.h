@@ -21,6 +21,8 @@
 #include <QtCore/qjsonvalue.h>
 #include <QtCore/qstringlist.h>
 
+#include <optional>
+
 // How state values change: the one place where merge, append and the depth rules live,
 // shared by the server (which applies updates) and the client (which mirrors them).
 namespace QStateSyncMerge {
@@ -33,6 +35,20 @@ Q_STATESYNC_EXPORT void applyShallow(QJsonObject &target, const QJsonObject &pat
 
 Q_STATESYNC_EXPORT void apply(QJsonObject &target, const QJsonObject &patch,
                               QStateSync::MergeMode mode);
+
+// Composes two patches into one: applying the result does what applying first, then
+// second, does, to any target. Shallow patches always compose (top-level keys replace).
+// Merge patches (RFC 7386) do not when first puts a non-object (a scalar, an array or
+// null) at a path where second puts an object: second then starts that path from {},
+// which no single merge patch can say. std::nullopt then.
+Q_STATESYNC_EXPORT std::optional<QJsonObject>
+compose(const QJsonObject &first, const QJsonObject &second,
+        QStateSync::MergeMode mode = QStateSync::MergeMode::Deep);
+
+// compose() in place: composes next into composed and returns true, or returns false,
+// leaving composed partly changed, when they do not compose.
+Q_STATESYNC_EXPORT bool composeInto(QJsonObject &composed, const QJsonObject &next,
+                                    QStateSync::MergeMode mode);
 
 // Appends each array in appends to the array at the same key of target (a missing or null
 // key starts an empty array). All or nothing: when a key of target holds something other

@@ -276,7 +276,8 @@ QByteArray encodeSetPresence(const QJsonObject &presence)
 
 QByteArray encodeConnectionEstablished(const QString &stateIdentifier, const QJsonObject &value,
                                        qint64 version, QStateSync::MergeMode mode,
-                                       const QJsonArray &presence, qint64 presenceId)
+                                       const QJsonArray &presence, qint64 presenceId,
+                                       const QJsonArray &requestIds)
 {
     QJsonObject data{
             {QLatin1String("state"), value},
@@ -290,7 +291,20 @@ QByteArray encodeConnectionEstablished(const QString &stateIdentifier, const QJs
         data.insert(QLatin1String("presence"), presence);
         data.insert(QLatin1String("presenceId"), presenceId);
     }
+    if (!requestIds.isEmpty())
+        data.insert(QLatin1String("requestIds"), requestIds);
     return encode(MessageType::StateConnectionEstablished, data);
+}
+
+QByteArray encodeConflatedUpdate(const QJsonObject &updates, qint64 version,
+                                 const QJsonArray &requestIds)
+{
+    QJsonObject data{{QLatin1String("updates"), updates},
+                     {QLatin1String("version"), version},
+                     {QLatin1String("conflated"), true}};
+    if (!requestIds.isEmpty())
+        data.insert(QLatin1String("requestIds"), requestIds);
+    return encode(MessageType::StateUpdated, data);
 }
 
 QByteArray encodePresenceChanged(const char *event, const QJsonObject &entry)

@@ -108,11 +108,18 @@ Q_STATESYNC_EXPORT QByteArray encodeSetPresence(const QJsonObject &presence);
 // Server to client.
 // presence lists the clients joined to the state (the receiver included) and presenceId
 // is the receiver's own entry; both are left out when presenceId is negative (v1).
+// requestIds, when not empty, acknowledges the receiver's changes that the value includes
+// and that it was not sent otherwise (a snapshot that replaced what a slow client missed).
 Q_STATESYNC_EXPORT QByteArray encodeConnectionEstablished(const QString &stateIdentifier,
                                                           const QJsonObject &value, qint64 version,
                                                           QStateSync::MergeMode mode,
                                                           const QJsonArray &presence = {},
-                                                          qint64 presenceId = -1);
+                                                          qint64 presenceId = -1,
+                                                          const QJsonArray &requestIds = {});
+// A STATE_UPDATED with "conflated": true: the changes a slow client missed, in one patch
+// that brings it to version; requestIds as above.
+Q_STATESYNC_EXPORT QByteArray encodeConflatedUpdate(const QJsonObject &updates, qint64 version,
+                                                    const QJsonArray &requestIds = {});
 Q_STATESYNC_EXPORT QByteArray encodeError(int type, QStateSync::Error error, const QString &message,
                                           const QJsonValue &requestId = QJsonValue::Undefined,
                                           const QString &stateIdentifier = QString());

@@ -17,7 +17,9 @@ QStateSyncServerState::QStateSyncServerState(const QString &identifier,
     , options(options)
     , value(options.initialValue())
     , createdAt(QDateTime::currentDateTimeUtc())
-{ }
+{
+    measure();
+}
 
 QStateSyncServerState::~QStateSyncServerState()
 {
@@ -26,33 +28,165 @@ QStateSyncServerState::~QStateSyncServerState()
         ttlTimer->deleteLater();
 }
 
+namespace {
+qint64 encodedSize(const QJsonValue &value)
+{
+    return toJson(value).size();
+}
+
+// "key": the key as a JSON string, and the colon.
+qint64 keySize(const QString &key)
+{
+    return encodedSize(key) + 1;
+}
+} // namespace
+
+void QStateSyncServerState::measure()
+{
+    m_valueSizes.clear();
+    m_entriesSize = 0;
+    for (auto it = value.constBegin(), end = value.constEnd(); it != end; ++it) {
+        const qint64 bytes = encodedSize(it.value());
+        m_valueSizes.insert(it.key(), bytes);
+        m_entriesSize += keySize(it.key()) + bytes;
+    }
+}
+
+qint64 QStateSyncServerState::size() const
+{
+    // {"a":1,"b":2}: the braces, the entries, a comma between each two.
+    return 2 + m_entriesSize + std::max<qint64>(value.size() - 1, 0);
+}
+
+QStateSyncServerState::ApplyResult QStateSyncServerState::apply(QStateSyncUpdateRequest::Kind kind,
+                                                                const QJsonObject &changes,
+                                                                qint64 maxSize, QString *failedKey)
+{
+    struct Step
+    {
+        QString key;
+        QJsonValue value; // undefined: the key goes; for an append, the items to add
+        qint64 size = 0;
+    };
+    QList<Step> steps;
+    steps.reserve(changes.size());
+    qint64 entriesSize = m_entriesSize;
+    qsizetype keys = value.size();
+    const bool append = kind == QStateSyncUpdateRequest::Append;
+    const bool deep = options.mergeMode() == QStateSync::MergeMode::Deep;
+    for (auto it = changes.constBegin(), end = changes.constEnd(); it != end; ++it) {
+        const QJsonValue current = value.value(it.key());
+        const bool existed = !current.isUndefined();
+        Step step{it.key(), QJsonValue(QJsonValue::Undefined), 0};
+        if (append) {
+            if ((existed && !current.isNull() && !current.isArray()) || !it.value().isArray()) {
+                if (failedKey)
+                    *failedKey = it.key();
+                return ApplyResult::NotAnArray;
+            }
+            // [a] + [b,c] is [a,b,c]: the items, and a comma before each unless the array
+            // was empty. The array itself is only touched once the change is let through.
+            const QJsonArray items = it.value().toArray();
+            step.size = current.isArray() ? m_valueSizes.value(it.key()) : 2;
+            for (const QJsonValue &item : items)
+                step.size += encodedSize(item) + 1;
+            if (current.toArray().isEmpty() && !items.isEmpty())
+                --step.size;
+            step.value = items;
+        } else if (deep && it.value().isNull()) {
+            // The key goes; its size is 0.
+        } else if (deep && it.value().isObject()) {
+            QJsonObject merged = current.toObject();
+            QStateSyncMerge::applyMergePatch(merged, it.value().toObject());
+            step.value = merged;
+            step.size = encodedSize(merged);
+        } else {
+            step.value = it.value();
+            step.size = encodedSize(step.value);
+        }
+        if (existed)
+            entriesSize -= keySize(it.key()) + m_valueSizes.value(it.key());
+        if (!step.value.isUndefined())
+            entriesSize += keySize(it.key()) + step.size;
+        keys += (step.value.isUndefined() ? 0 : 1) - (existed ? 1 : 0);
+        steps.append(std::move(step));
+    }
+    const qint64 newSize = 2 + entriesSize + std::max<qint64>(keys - 1, 0);
+    if (maxSize > 0 && newSize > maxSize && newSize > size())
+        return ApplyResult::TooLarge;
+    for (Step &step : steps) {
+        if (step.value.isUndefined()) {
+            value.remove(step.key);
+            m_valueSizes.remove(step.key);
+            continue;
+        }
+        m_valueSizes.insert(step.key, step.size);
+        if (!append) {
+            value.insert(step.key, step.value);
+            continue;
+        }
+        // take() leaves the array with a single owner, so the items are added in place
+        // instead of copying a long array for every append.
+        QJsonValue current = value.take(step.key);
+        QJsonArray array = current.toArray();
+        current = QJsonValue();
+        const QJsonArray items = step.value.toArray();
+        for (const QJsonValue &item : items)
+            array.append(item);
+        value.insert(step.key, array);
+    }
+    m_entriesSize = entriesSize;
+    return ApplyResult::Applied;
+}
+
 void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
                                       const QJsonObject &changes,
                                       const QStateSyncConnection *sender,
                                       const QJsonValue &requestId) const
 {
     const bool acknowledge = sender && !requestId.isUndefined() && !requestId.isNull();
-    const int v2Type = kind == QStateSyncUpdateRequest::Append ? MessageType::StateAppended
-                                                               : MessageType::StateUpdated;
-    const Broadcast v2(v2Type, changes, version);
-    const QByteArray v2Frame = textFrame(v2.message());
-
-    const bool anyV1 = std::any_of(clients.cbegin(), clients.cend(),
-                                   [](const QStateSyncConnection *c) { return !c->isV2(); });
+    const bool append = kind == QStateSyncUpdateRequest::Append;
+    const int v2Type = append ? MessageType::StateAppended : MessageType::StateUpdated;
+    // Each form is made when the first client needs it.
+    std::optional<Broadcast> v2;
+    QByteArray v2Frame;
+    std::optional<QJsonObject> wholeValues;
     std::optional<Broadcast> v1;
     QByteArray v1Frame;
-    if (anyV1) {
-        v1.emplace(MessageType::StateUpdated, QStateSyncMerge::topLevelValues(value, changes),
-                   version);
-        v1Frame = textFrame(v1->message());
-    }
+    const auto touchedValues = [&]() -> const QJsonObject & {
+        if (!wholeValues)
+            wholeValues = QStateSyncMerge::topLevelValues(value, changes);
+        return *wholeValues;
+    };
 
     for (QStateSyncConnection *client : clients) {
-        if (acknowledge && client == sender) {
-            const Broadcast &own = client->isV2() ? v2 : *v1;
-            client->send(own.message(requestId));
+        const QJsonValue ownRequestId
+                = acknowledge && client == sender ? requestId : QJsonValue(QJsonValue::Undefined);
+        if (client->isV2()) {
+            if (!v2) {
+                v2.emplace(v2Type, changes, version);
+                v2Frame = textFrame(v2->message());
+            }
+            if (client->isCongested()) {
+                // As a patch, an append is the whole new arrays of its keys.
+                client->conflateChange(append ? touchedValues() : changes, options.mergeMode(),
+                                       ownRequestId);
+            } else if (!ownRequestId.isUndefined()) {
+                client->sendFrame(textFrame(v2->message(ownRequestId)));
+            } else {
+                client->sendFrame(v2Frame);
+            }
         } else {
-            client->sendFrame(client->isV2() ? v2Frame : v1Frame);
+            if (!v1) {
+                v1.emplace(MessageType::StateUpdated, touchedValues(), version);
+                v1Frame = textFrame(v1->message());
+            }
+            if (client->isCongested())
+                client->conflateKeys(changes, ownRequestId);
+            else if (!ownRequestId.isUndefined())
+                client->sendFrame(textFrame(v1->message(ownRequestId)));
+            else
+                client->sendFrame(v1Frame);
         }
     }
 }
@@ -72,6 +206,10 @@ void QStateSyncServerState::broadcastPresence(const char *event, const QJsonObje
     for (QStateSyncConnection *client : clients) {
         if (client == except || !client->isV2())
             continue;
+        if (client->isCongested()) {
+            client->conflatePresence();
+            continue;
+        }
         if (frame.isEmpty())
             frame = textFrame(encodePresenceChanged(event, entry));
         client->sendFrame(frame);

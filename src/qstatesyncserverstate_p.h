@@ -15,6 +15,7 @@
 #include "qstatesyncupdaterequest.h"
 
 #include <QtCore/qdatetime.h>
+#include <QtCore/qhash.h>
 #include <QtCore/qjsonarray.h>
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qpointer.h>
@@ -55,6 +56,16 @@ public:
     QList<QStateSyncConnection *> clients;
     QPointer<QTimer> ttlTimer;
 
+    // Applies an update (merged with the state's mode) or an append to the value, unless
+    // it would make the value's compact JSON larger than maxSize bytes (0: no limit) and
+    // larger than it is now. Nothing changes unless Applied is returned; *failedKey names
+    // the key of a NotAnArray.
+    enum class ApplyResult { Applied, NotAnArray, TooLarge };
+    ApplyResult apply(QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes,
+                      qint64 maxSize, QString *failedKey);
+    // The size of the value as compact JSON, in bytes.
+    qint64 size() const;
+
     std::deque<QStateSyncChange> queue;
     QPointer<QStateSyncUpdateRequest> waitingFor;
     bool processing = false;
@@ -63,15 +74,24 @@ public:
     // Sends the change just applied (value and version already updated) to every joined
     // client: v2 clients get changes as they are, v1 clients the whole new value of each
     // top-level key it touched. Each flavour is encoded and framed once; only the
-    // sender's acknowledgement, which carries its request id, is encoded apart.
+    // sender's acknowledgement, which carries its request id, is encoded apart. A client
+    // whose output is congested gets the change folded into what it will be sent later.
     void broadcast(QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes,
                    const QStateSyncConnection *sender, const QJsonValue &requestId) const;
 
     // The presence entries of the joined clients, in the order they joined.
     QJsonArray presence() const;
-    // Tells every v2 client but except about a presence event, encoded once.
+    // Tells every v2 client but except about a presence event, encoded once. A congested
+    // client will get a snapshot, which has the presence, instead.
     void broadcastPresence(const char *event, const QJsonObject &entry,
                            const QStateSyncConnection *except = nullptr) const;
+
+private:
+    // The size is kept per top-level key, so a change costs the encoding of the values it
+    // touches (an append only that of its items), never that of the whole value.
+    void measure();
+    QHash<QString, qint64> m_valueSizes; // compact JSON bytes of each top-level value
+    qint64 m_entriesSize = 0; // the sum of "key":value over all keys, without commas
 };
 
 #endif // QSTATESYNCSERVERSTATE_P_H

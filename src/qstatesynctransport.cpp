@@ -154,9 +154,27 @@ void QStateSyncTransport::setHttpHandler(const HttpHandler &handler)
     m_httpHandler = handler;
 }
 
+void QStateSyncTransport::setClientCounter(const ClientCounter &counter)
+{
+    m_clientCounter = counter;
+}
+
 void QStateSyncTransport::setLimits(const Limits &limits)
 {
     m_limits = limits;
+    applyPendingLimit();
+}
+
+void QStateSyncTransport::applyPendingLimit()
+{
+    // Sockets still in their TLS handshake wait in the QSslServer and count towards its
+    // pending connections; past the limit it stops accepting until some are taken. Plain
+    // sockets are taken at once and limited in acceptConnections().
+    if (m_server) {
+        m_server->setMaxPendingConnections(m_limits.maxPendingHandshakes > 0
+                                                   ? m_limits.maxPendingHandshakes
+                                                   : std::numeric_limits<int>::max());
+    }
 }
 
 QStateSyncTransport::Limits QStateSyncTransport::limits() const
@@ -197,7 +215,7 @@ bool QStateSyncTransport::listen(const QHostAddress &address, quint16 port)
     } else {
         m_server = std::make_unique<QTcpServer>();
     }
-    m_server->setMaxPendingConnections(1024);
+    applyPendingLimit();
     connect(m_server.get(), &QTcpServer::pendingConnectionAvailable, this,
             &QStateSyncTransport::acceptConnections);
     if (!m_server->listen(address, port)) {
@@ -250,6 +268,14 @@ void QStateSyncTransport::acceptConnections()
         // Until the WebSocket opens, nothing beyond a request head is read: a peer that
         // keeps sending while its authorization waits is held back by TCP, not buffered.
         socket->setReadBufferSize(m_limits.maxHeaderSize + 4);
+        if (m_limits.maxPendingHandshakes > 0
+            && m_pending.size() >= m_limits.maxPendingHandshakes) {
+            refuseForLimit(socket,
+                           QStringLiteral("%1 handshakes are pending, as many as allowed")
+                                   .arg(m_pending.size()),
+                           "Too many connections are being opened: try again later\n");
+            continue;
+        }
 
         auto pending = std::make_shared<Pending>();
         pending->socket = socket;
@@ -361,6 +387,12 @@ void QStateSyncTransport::authorize(QTcpSocket *socket, const QByteArray &head)
         answerHttp(socket, 400, "A WebSocket upgrade is a GET request\n");
         return;
     }
+    // Before authorization, which may be costly: a full server would not take the client.
+    if (serverIsFull()) {
+        refuseForLimit(socket, QStringLiteral("the server has as many clients as allowed"),
+                       "The server is full: try again later\n");
+        return;
+    }
 
     auto *authorization
             = new QStateSyncAuthorizationRequest(url, request.headers, socket->peerAddress(), this);
@@ -392,6 +424,12 @@ void QStateSyncTransport::finishAuthorization(QTcpSocket *socket)
     request->deleteLater();
     switch (request->status()) {
     case QStateSyncRequest::Accepted:
+        // Others may have come in while authorization waited.
+        if (serverIsFull()) {
+            refuseForLimit(socket, QStringLiteral("the server has as many clients as allowed"),
+                           "The server is full: try again later\n");
+            break;
+        }
         pending->identity.clientInformation = request->clientInformation();
         pending->identity.publicInformation = request->publicInformation();
         pending->handedOver = true;
@@ -438,11 +476,41 @@ void QStateSyncTransport::serveHttp(QTcpSocket *socket, const QByteArray &method
         http->respond(426, "This is a QStateSync server: connect with a WebSocket\n");
 }
 
+bool QStateSyncTransport::serverIsFull() const
+{
+    if (m_limits.maxClients <= 0)
+        return false;
+    // Clients handed to the WebSocket handshake are as good as in.
+    qsizetype clients = m_clientCounter ? m_clientCounter() : 0;
+    for (const auto &pending : m_pending)
+        clients += pending->handedOver ? 1 : 0;
+    return clients >= m_limits.maxClients;
+}
+
+void QStateSyncTransport::refuseForLimit(QTcpSocket *socket, const QString &reason,
+                                         const QByteArray &body)
+{
+    ++m_connectionsRefused;
+    // Refusals come in floods when they come: one line a second says enough.
+    quint64 heldBack = 0;
+    if (m_refusalLog.allow(&heldBack)) {
+        qCInfo(lcStateSyncTransport).noquote().nospace()
+                << "refused a connection from " << socket->peerAddress().toString()
+                << " with 503: " << reason
+                << (heldBack ? QStringLiteral(" (and %1 more since the last line)").arg(heldBack)
+                             : QString());
+    }
+    answerHttp(socket, 503, body, QByteArrayLiteral("text/plain; charset=utf-8"), false,
+               "Retry-After: " + QByteArray::number(RetryAfterSeconds) + "\r\n");
+}
+
 void QStateSyncTransport::answerHttp(QTcpSocket *socket, int status, const QByteArray &body,
-                                     const QByteArray &contentType, bool headersOnly)
+                                     const QByteArray &contentType, bool headersOnly,
+                                     const QByteArray &extraHeaders)
 {
     QByteArray response
             = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
+    response += extraHeaders;
     response += "Content-Type: " + contentType + "\r\n";
     response += "Content-Length: " + QByteArray::number(body.size()) + "\r\n";
     response += "Connection: close\r\n\r\n";

@@ -12,6 +12,7 @@
 //
 
 #include "qstatesync_global.h"
+#include "qstatesynclimits_p.h"
 
 #include <QtCore/qhash.h>
 #include <QtCore/qobject.h>
@@ -49,24 +50,32 @@ class QStateSyncTransport : public QObject
     Q_OBJECT
 
 public:
+    // Zero maxClients or maxPendingHandshakes means no limit.
     struct Limits
     {
         qint64 maxMessageSize = 1024 * 1024;
         int maxHeaderSize = 16 * 1024;
         int handshakeTimeoutMs = 10000;
+        int maxClients = 10000;
+        int maxPendingHandshakes = 1000;
     };
+    // The seconds a client refused for a full server is told to wait (Retry-After).
+    static constexpr int RetryAfterSeconds = 5;
 
     // Called with every authorization request; when it returns without answering or
     // deferring it, the request is accepted.
     using Authorizer = std::function<void(QStateSyncAuthorizationRequest *request)>;
     // Called with every plain HTTP request (GET or HEAD without an upgrade).
     using HttpHandler = std::function<void(QStateSyncHttpRequest *request)>;
+    // How many WebSocket clients the server has, for maxClients.
+    using ClientCounter = std::function<int()>;
 
     explicit QStateSyncTransport(QObject *parent = nullptr);
     ~QStateSyncTransport() override;
 
     void setAuthorizer(const Authorizer &authorizer);
     void setHttpHandler(const HttpHandler &handler);
+    void setClientCounter(const ClientCounter &counter);
     void setLimits(const Limits &limits);
     Limits limits() const;
 
@@ -80,6 +89,8 @@ public:
     QHostAddress serverAddress() const;
     quint16 serverPort() const;
     QString errorString() const;
+    // Connections refused with 503 because maxClients or maxPendingHandshakes was reached.
+    quint64 connectionsRefused() const { return m_connectionsRefused; }
 
 Q_SIGNALS:
     // An authorized client completed the WebSocket handshake. tcpSocket is the socket
@@ -98,13 +109,20 @@ private:
                    const QList<QPair<QByteArray, QByteArray>> &headers);
     void answerHttp(QTcpSocket *socket, int status, const QByteArray &body,
                     const QByteArray &contentType = QByteArrayLiteral("text/plain; charset=utf-8"),
-                    bool headersOnly = false);
+                    bool headersOnly = false, const QByteArray &extraHeaders = QByteArray());
+    // Answers 503 with Retry-After because of a limit, and logs it, once a second at most.
+    void refuseForLimit(QTcpSocket *socket, const QString &reason, const QByteArray &body);
+    bool serverIsFull() const;
+    void applyPendingLimit();
     void forget(QTcpSocket *socket);
     void takeWebSockets();
 
     Authorizer m_authorizer;
     HttpHandler m_httpHandler;
+    ClientCounter m_clientCounter;
     Limits m_limits;
+    quint64 m_connectionsRefused = 0;
+    QStateSyncLogThrottle m_refusalLog;
     QSslConfiguration m_sslConfiguration;
     bool m_secure = false;
     std::unique_ptr<QTcpServer> m_server;

@@ -270,7 +270,8 @@ void tst_DaemonAuth::claimsReachAccessRulesAndHooks()
     RawClient stranger;
     const QJsonObject refused
             = openAndJoin(stranger, daemon.url, "sam", makeJwt({{"sub", "sam"}}, Secret), "board");
-    QCOMPARE(refused.value("code").toString(), QStringLiteral("join_refused"));
+    // Without revealStateExistence, a refused client is not told that the state exists.
+    QCOMPARE(refused.value("code").toString(), QStringLiteral("state_not_found"));
     QVERIFY(daemon.waitForLog("joining board refused by access[0]"));
     QVERIFY(daemon.terminate());
 }
@@ -316,7 +317,8 @@ void tst_DaemonAuth::accessRulesDecideJoinAndWrite()
     const QJsonObject joined
             = openAndJoin(client, m_rulesDaemon->url, "c", makeJwt(claims, Secret), state);
     QVERIFY2(!joined.isEmpty(), "no answer to the join");
-    QCOMPARE(joined.value("code").toString(), mayJoin ? QString() : QStringLiteral("join_refused"));
+    QCOMPARE(joined.value("code").toString(),
+             mayJoin ? QString() : QStringLiteral("state_not_found"));
     if (!mayJoin)
         return;
     client.update({{"x", 1}}, 1);

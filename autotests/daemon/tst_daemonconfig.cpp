@@ -32,6 +32,8 @@ private Q_SLOTS:
     void ttlRemovesTheState();
     void selfDestructWhenEmptyRemovesTheStateAfterTheLastClient();
     void limitsAreEnforced();
+    void clientStateAndRateLimitsAreEnforced();
+    void stateExistenceIsHiddenUnlessRevealed();
     void commandLineOverridesTheFile();
     void checkConfigValidatesWithoutListening();
     void exampleConfigurationRuns();
@@ -171,6 +173,80 @@ void tst_DaemonConfig::limitsAreEnforced()
     QCOMPARE(client.socket.closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
 }
 
+void tst_DaemonConfig::clientStateAndRateLimitsAreEnforced()
+{
+    QTemporaryDir dir;
+    const QString config = writeJson(dir, "config.json",
+                                     {{"limits",
+                                       QJsonObject{{"maxClientsPerState", 1},
+                                                   {"maxClients", 2},
+                                                   {"maxStateSize", 200},
+                                                   {"updateRate", 0.01},
+                                                   {"updateBurst", 2},
+                                                   {"heartbeatInterval", 0},
+                                                   {"maxPendingHandshakes", 100},
+                                                   {"maxPendingOutput", 65536}}},
+                                      {"states", QJsonArray{state("s"), state("t")}}});
+    Daemon daemon(onLoopback(config));
+    QVERIFY2(daemon.start(), qPrintable(daemon.log()));
+    RawClient first;
+    RawClient second;
+    QVERIFY(openAndJoin(first, daemon.url, "first", QString(), "s").contains("state"));
+    QCOMPARE(openAndJoin(second, daemon.url, "second", QString(), "s").value("code").toString(),
+             QStringLiteral("state_full"));
+
+    first.update({{"small", 1}}, 1);
+    QCOMPARE(answerTo(first, 1).value("type").toInt(), 3);
+    first.update({{"big", QString(300, u'x')}}, 2);
+    QCOMPARE(answerTo(first, 2).value("data").toObject().value("code").toString(),
+             QStringLiteral("state_too_large"));
+    first.update({{"small", 2}}, 3);
+    QCOMPARE(answerTo(first, 3).value("data").toObject().value("code").toString(),
+             QStringLiteral("rate_limited"));
+
+    const HttpAnswer third = rawRequest(daemon.port(), upgradeRequest("/?identifier=third"));
+    QCOMPARE(third.status, 503);
+    QVERIFY(third.head.contains("Retry-After: 5"));
+    QVERIFY(daemon.waitForLog("with 503"));
+    const HttpResponse metrics = httpRequest(daemon.port(), "/metrics");
+    QVERIFY2(metrics.body.contains("\nqstatesync_connections_over_limit_total 1\n"),
+             metrics.body.constData());
+    QVERIFY(metrics.body.contains("\nqstatesync_state_bytes{state=\"s\"} 11\n"));
+}
+
+void tst_DaemonConfig::stateExistenceIsHiddenUnlessRevealed()
+{
+    // "closed" exists, but the access rules let nobody join it.
+    QTemporaryDir dir;
+    const QJsonArray access{QJsonObject{{"states", "closed"}, {"join", false}},
+                            QJsonObject{{"states", "*"}, {"join", true}, {"write", true}}};
+    for (const bool reveal : {false, true}) {
+        QJsonObject root{{"states", QJsonArray{state("closed")}}, {"access", access}};
+        if (reveal)
+            root.insert("revealStateExistence", true);
+        const QString config = writeJson(dir, "config.json", root);
+        Daemon daemon(onLoopback(config));
+        QVERIFY2(daemon.start(), qPrintable(daemon.log()));
+        RawClient client;
+        QVERIFY(client.open(daemon.url, "curious"));
+        client.join("closed");
+        QVERIFY(!client.take(8).isEmpty());
+        const QString refused = client.texts.last();
+        // A state that does not exist, asked for under the same name once it is gone.
+        client.join("nothing");
+        QVERIFY(!client.take(8).isEmpty());
+        const QString missing = client.texts.last();
+        if (reveal) {
+            QVERIFY(refused.contains(QLatin1String("join_refused")));
+            QVERIFY(missing.contains(QLatin1String("state_not_found")));
+        } else {
+            QCOMPARE(QString(refused).replace(QLatin1String("closed"), QLatin1String("nothing")),
+                     missing);
+            QVERIFY(refused.contains(QLatin1String("state_not_found")));
+        }
+    }
+}
+
 void tst_DaemonConfig::commandLineOverridesTheFile()
 {
     // The file names a port that is taken and a tiny message limit; the command line
@@ -273,7 +349,7 @@ void tst_DaemonConfig::mistakesExitWithTwoAndNameTheKey_data()
     QTest::addRow("not an object") << QByteArray("[]") << "must hold a JSON object";
     QTest::addRow("unknown key") << QByteArray(R"({"lisen": {}})")
                                  << "lisen: unknown key (known here: access, auth, hooks, http, "
-                                    "limits, listen, states, tls)";
+                                    "limits, listen, revealStateExistence, states, tls)";
     QTest::addRow("unknown nested key")
             << QByteArray(R"({"listen": {"prot": 1}})") << "listen.prot: unknown key";
     QTest::addRow("port is a string")
@@ -290,6 +366,31 @@ void tst_DaemonConfig::mistakesExitWithTwoAndNameTheKey_data()
             << QByteArray(R"({"limits": {"maxNestingDepth": 2}})") << "limits.maxNestingDepth";
     QTest::addRow("negative hook timeout")
             << QByteArray(R"({"limits": {"hookTimeout": -5}})") << "limits.hookTimeout";
+    QTest::addRow("negative heartbeat")
+            << QByteArray(R"({"limits": {"heartbeatInterval": -1}})")
+            << "limits.heartbeatInterval: must be a whole number from 0";
+    QTest::addRow("state size not a number") << QByteArray(R"({"limits": {"maxStateSize": "16M"}})")
+                                             << "limits.maxStateSize: must be a whole number";
+    QTest::addRow("fractional client limit")
+            << QByteArray(R"({"limits": {"maxClients": 2.5}})") << "limits.maxClients";
+    QTest::addRow("negative clients per state")
+            << QByteArray(R"({"limits": {"maxClientsPerState": -1}})")
+            << "limits.maxClientsPerState";
+    QTest::addRow("negative rate") << QByteArray(R"({"limits": {"updateRate": -0.5}})")
+                                   << "limits.updateRate: must be a number from 0 to 1e+06";
+    QTest::addRow("rate a string") << QByteArray(R"({"limits": {"updateRate": "fast"}})")
+                                   << "limits.updateRate: must be a number";
+    QTest::addRow("burst of zero") << QByteArray(R"({"limits": {"updateBurst": 0}})")
+                                   << "limits.updateBurst: must be a whole number from 1";
+    QTest::addRow("negative pending handshakes")
+            << QByteArray(R"({"limits": {"maxPendingHandshakes": -3}})")
+            << "limits.maxPendingHandshakes";
+    QTest::addRow("pending output too large")
+            << QByteArray(R"({"limits": {"maxPendingOutput": 1e15}})") << "limits.maxPendingOutput";
+    QTest::addRow("misspelt limit")
+            << QByteArray(R"({"limits": {"maxClient": 5}})") << "limits.maxClient: unknown key";
+    QTest::addRow("reveal not a boolean") << QByteArray(R"({"revealStateExistence": "yes"})")
+                                          << "revealStateExistence: must be true or false";
     QTest::addRow("states not a list")
             << QByteArray(R"({"states": {"a": {}}})") << "states: must be an array";
     QTest::addRow("state without identifier")

@@ -4,6 +4,7 @@
 #include "qstatesyncmerge_p.h"
 
 #include <QtCore/qjsondocument.h>
+#include <QtCore/qrandom.h>
 #include <QtTest/qtest.h>
 
 using namespace QStateSyncMerge;
@@ -23,6 +24,53 @@ QJsonValue json(const char *text)
 QJsonObject object(const char *text)
 {
     return json(text).toObject();
+}
+
+// A small random JSON value over few keys, so that patches often meet at the same paths:
+// nested objects (with nulls in them, which delete), scalars, arrays and null.
+QJsonValue randomValue(QRandomGenerator &random, int depth)
+{
+    switch (random.bounded(depth > 0 ? 6 : 4)) {
+    case 0:
+        return QJsonValue::Null;
+    case 1:
+        return random.bounded(5);
+    case 2:
+        return QStringLiteral("s%1").arg(random.bounded(3));
+    case 3:
+        return QJsonArray{random.bounded(3)};
+    default: {
+        QJsonObject object;
+        const int keys = random.bounded(4);
+        for (int i = 0; i < keys; ++i)
+            object.insert(QStringLiteral("k%1").arg(random.bounded(3)),
+                          randomValue(random, depth - 1));
+        return object;
+    }
+    }
+}
+
+QJsonObject randomObject(QRandomGenerator &random, int depth)
+{
+    QJsonObject object;
+    const int keys = 1 + random.bounded(3);
+    for (int i = 0; i < keys; ++i)
+        object.insert(QStringLiteral("k%1").arg(random.bounded(3)), randomValue(random, depth));
+    return object;
+}
+
+// The rule compose() must follow, written independently: two merge patches do not
+// compose when, at some path, the first holds a non-object and the second an object.
+bool composable(const QJsonObject &first, const QJsonObject &second)
+{
+    for (auto it = second.constBegin(); it != second.constEnd(); ++it) {
+        if (!it.value().isObject() || !first.contains(it.key()))
+            continue;
+        const QJsonValue earlier = first.value(it.key());
+        if (!earlier.isObject() || !composable(earlier.toObject(), it.value().toObject()))
+            return false;
+    }
+    return true;
 }
 } // namespace
 
@@ -46,6 +94,11 @@ private Q_SLOTS:
     void textDepthStopsAtLimit();
     void setAtAndPatchAt_data();
     void setAtAndPatchAt();
+    void composeExamples_data();
+    void composeExamples();
+    void composedPatchDoesWhatBothDo_data();
+    void composedPatchDoesWhatBothDo();
+    void nonComposablePatchesReallyDoNotCompose();
 };
 
 void tst_Merge::mergePatchRfc7386_data()
@@ -240,6 +293,120 @@ void tst_Merge::setAtAndPatchAt()
                               setAt(value.value(path.first()), path.mid(1), replacement)}});
     QCOMPARE(merged, viaShallow);
     QCOMPARE(setAt(merged, path, replacement).toObject(), merged);
+}
+
+void tst_Merge::composeExamples_data()
+{
+    QTest::addColumn<QJsonObject>("first");
+    QTest::addColumn<QJsonObject>("second");
+    QTest::addColumn<QJsonValue>("expected"); // null: they do not compose
+
+    QTest::addRow("disjoint keys")
+            << object(R"({"a":1})") << object(R"({"b":2})") << json(R"({"a":1,"b":2})");
+    QTest::addRow("later scalar wins")
+            << object(R"({"a":{"x":1}})") << object(R"({"a":2})") << json(R"({"a":2})");
+    QTest::addRow("later null deletes")
+            << object(R"({"a":{"x":1}})") << object(R"({"a":null})") << json(R"({"a":null})");
+    QTest::addRow("objects merge")
+            << object(R"({"a":{"x":1,"y":null}})") << object(R"({"a":{"x":null,"z":3}})")
+            << json(R"({"a":{"x":null,"y":null,"z":3}})");
+    QTest::addRow("new object") << object(R"({"b":1})") << object(R"({"a":{"x":{"y":1}}})")
+                                << json(R"({"a":{"x":{"y":1}},"b":1})");
+    QTest::addRow("array then array")
+            << object(R"({"a":[1]})") << object(R"({"a":[1,2]})") << json(R"({"a":[1,2]})");
+    QTest::addRow("scalar then object")
+            << object(R"({"a":1})") << object(R"({"a":{"x":1}})") << json("null");
+    QTest::addRow("null then object")
+            << object(R"({"a":null})") << object(R"({"a":{"x":1}})") << json("null");
+    QTest::addRow("array then object")
+            << object(R"({"a":[1]})") << object(R"({"a":{}})") << json("null");
+    QTest::addRow("deep scalar then object")
+            << object(R"({"a":{"b":{"c":1}}})") << object(R"({"a":{"b":{"c":{"d":1}}}})")
+            << json("null");
+}
+
+void tst_Merge::composeExamples()
+{
+    QFETCH(QJsonObject, first);
+    QFETCH(QJsonObject, second);
+    QFETCH(QJsonValue, expected);
+
+    const std::optional<QJsonObject> composed = compose(first, second);
+    QCOMPARE(composed.has_value(), expected.isObject());
+    if (composed)
+        QCOMPARE(*composed, expected.toObject());
+    // Top-level overwrite always composes.
+    QJsonObject shallow = first;
+    applyShallow(shallow, second);
+    QCOMPARE(compose(first, second, QStateSync::MergeMode::Shallow), std::optional(shallow));
+}
+
+void tst_Merge::composedPatchDoesWhatBothDo_data()
+{
+    QTest::addColumn<QStateSync::MergeMode>("mode");
+    QTest::addRow("deep") << QStateSync::MergeMode::Deep;
+    QTest::addRow("shallow") << QStateSync::MergeMode::Shallow;
+}
+
+void tst_Merge::composedPatchDoesWhatBothDo()
+{
+    QFETCH(QStateSync::MergeMode, mode);
+    QRandomGenerator random(20260101);
+    int composed = 0;
+    int refused = 0;
+    for (int round = 0; round < 20000; ++round) {
+        const QJsonObject target = randomObject(random, 3);
+        const QJsonObject first = randomObject(random, 2);
+        const QJsonObject second = randomObject(random, 2);
+        const std::optional<QJsonObject> patch = compose(first, second, mode);
+        if (mode == QStateSync::MergeMode::Deep)
+            QCOMPARE(patch.has_value(), composable(first, second));
+        else
+            QVERIFY(patch.has_value());
+        if (!patch) {
+            ++refused;
+            continue;
+        }
+        ++composed;
+        QJsonObject stepwise = target;
+        apply(stepwise, first, mode);
+        apply(stepwise, second, mode);
+        QJsonObject atOnce = target;
+        apply(atOnce, *patch, mode);
+        QCOMPARE(atOnce, stepwise);
+
+        // Composing stays right over a longer run, as a slow client's patches pile up.
+        QJsonObject third = randomObject(random, 2);
+        QJsonObject running = *patch;
+        if (composeInto(running, third, mode)) {
+            apply(stepwise, third, mode);
+            QJsonObject allAtOnce = target;
+            apply(allAtOnce, running, mode);
+            QCOMPARE(allAtOnce, stepwise);
+        }
+    }
+    // Both outcomes were exercised many times.
+    QVERIFY2(composed > 5000, qPrintable(QString::number(composed)));
+    if (mode == QStateSync::MergeMode::Deep)
+        QVERIFY2(refused > 1000, qPrintable(QString::number(refused)));
+}
+
+void tst_Merge::nonComposablePatchesReallyDoNotCompose()
+{
+    // After {"a":1}, the object {"a":{"b":1}} starts from {}: the result is exactly
+    // {"a":{"b":1}}. A single patch that contains an object at "a" merges into what the
+    // target had there instead, and one that does not cannot put an object there.
+    const QJsonObject first = object(R"({"a":1})");
+    const QJsonObject second = object(R"({"a":{"b":1}})");
+    QVERIFY(!compose(first, second));
+    const QJsonObject target = object(R"({"a":{"z":1}})");
+    QJsonObject stepwise = target;
+    applyMergePatch(stepwise, first);
+    applyMergePatch(stepwise, second);
+    QCOMPARE(stepwise, object(R"({"a":{"b":1}})"));
+    QJsonObject candidate = target;
+    applyMergePatch(candidate, second);
+    QVERIFY(candidate != stepwise);
 }
 
 QTEST_APPLESS_MAIN(tst_Merge)

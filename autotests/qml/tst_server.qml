@@ -16,6 +16,9 @@ Item {
         id: server
         host: "127.0.0.1"
         running: true
+        // The limits that StateSyncer does not repeat are the wrapped QStateSyncer's.
+        syncer.maxStateSize: 4 * 1024 // an expression: Qt 6.4 takes no literal for a qint64
+        syncer.heartbeatInterval: 0
 
         StateSyncState {
             id: board
@@ -134,6 +137,18 @@ Item {
             verify(server.valueOfState("board").locked === undefined)
         }
 
+        function test_limitsAreSetThroughSyncer() {
+            compare(server.syncer.maxStateSize, 4096)
+            compare(server.syncer.heartbeatInterval, 0)
+            const client = joinedClient("ivan", "board")
+            const failures = createTemporaryObject(spyComponent, root,
+                                                   { target: client, signalName: "updateFailed" })
+            client.updateState({ huge: "x".repeat(5000) })
+            failures.wait()
+            compare(failures.signalArguments[0][1], StateSync.StateTooLarge)
+            verify(server.valueOfState("board").huge === undefined)
+        }
+
         function test_appendInterceptorStampsItems() {
             const client = joinedClient("carol", "board")
             client.append("notes", { text: "remember" })
@@ -165,7 +180,8 @@ Item {
 
             const outsider = createTemporaryObject(clientComponent, root, {
                 clientIdentifier: "frank", stateIdentifier: "members-only" })
-            tryCompare(outsider, "error", StateSync.JoinRefused)
+            // Refused by allowConnectingClient: told no more than of a missing state.
+            tryCompare(outsider, "error", StateSync.StateNotFound)
             joinedClient("grace", "members-only", "member")
             compare(server.clientsOfState("members-only"), ["grace"])
         }

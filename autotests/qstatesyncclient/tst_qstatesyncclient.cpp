@@ -144,6 +144,7 @@ void tst_QStateSyncClient::connectToStateOpensAndJoins()
 
 void tst_QStateSyncClient::joinFailedCarriesTheCode()
 {
+    m_server->setRevealStateExistence(true); // so that the refusal has a code of its own
     QStateSyncStateOptions options;
     options.setIdentifier("private");
     options.setAllowConnectingClient([](const QVariantMap &) { return false; });

@@ -227,6 +227,7 @@ void tst_QStateSyncer::selfDestructIsAskedWhenAClientLeavesOrMoves()
 void tst_QStateSyncer::allowConnectingClientSeesClientInformation()
 {
     const auto server = startServer();
+    server->setRevealStateExistence(true); // the refusal's own code, join_refused
     connect(server.get(), &QStateSyncer::authorizationRequested, this,
             [](QStateSyncAuthorizationRequest *request) {
                 request->accept(

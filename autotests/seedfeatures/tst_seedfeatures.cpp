@@ -447,6 +447,9 @@ void tst_SeedFeatures::allowClientToConnectToState()
                           request->token() == QLatin1String("yes") ? QStringList{"somePermission"}
                                                                    : QStringList()}});
             });
+    // The original tells a refused client that the state exists; QStateSyncer hides it
+    // unless asked not to.
+    m_syncer->setRevealStateExistence(true);
     QStateSyncStateOptions options = optionsWith("s");
     options.setAllowConnectingClient([](const QVariantMap &clientInformation) {
         return clientInformation.value("permissions").toStringList().contains("somePermission");

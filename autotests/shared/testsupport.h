@@ -5,8 +5,9 @@
 #define TESTSUPPORT_H
 
 // What the suites share: a raw WebSocket peer that speaks JSON messages (to test the
-// server exactly as the wire sees it), a raw HTTP handshake (to read status lines the
-// WebSocket API hides), and a self-signed certificate made on the spot.
+// server exactly as the wire sees it), a WebSocket peer written by hand on TCP (for pings
+// and reading that QWebSocket does on its own), a raw HTTP handshake (to read status
+// lines the WebSocket API hides), and a self-signed certificate made on the spot.
 
 #include <QStateSyncClient>
 #include <QStateSyncer>
@@ -22,6 +23,11 @@
 #include <QtTest/qtest.h>
 #include <QtWebSockets/qwebsocket.h>
 #include <QtWebSockets/qwebsockethandshakeoptions.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace TestSupport {
 
@@ -93,6 +99,7 @@ public:
     {
         connect(&socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
             received.append(parse(text));
+            texts.append(text);
             Q_EMIT changed();
         });
         connect(&socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &) {
@@ -217,6 +224,7 @@ public:
     Flavour flavour;
     QWebSocket socket;
     QList<QJsonObject> received;
+    QStringList texts; // every message as it came, in order, also those taken
     int binaryReceived = 0;
     bool failed = false;
 };
@@ -271,6 +279,210 @@ inline QByteArray upgradeRequest(const QByteArray &target, const QByteArray &ext
               "Sec-WebSocket-Version: 13\r\n"
             + extraHeaders + "\r\n";
 }
+
+// A WebSocket client written by hand on a TCP socket, for what QWebSocket does on its own
+// and a test needs to control: it can leave pings unanswered, stop reading altogether
+// (with a small receive buffer, so that the server's side fills up soon), and resume.
+class RawTcpPeer : public QObject
+{
+    Q_OBJECT
+
+public:
+    struct Options
+    {
+        bool v2 = true;
+        bool answerPings = true;
+        int receiveBufferSize = 0; // SO_RCVBUF before connecting; 0 leaves the default
+    };
+
+    explicit RawTcpPeer(Options options, QObject *parent = nullptr)
+        : QObject(parent)
+        , options(options)
+    {
+        connect(&socket, &QTcpSocket::readyRead, this, &RawTcpPeer::readFrames);
+        connect(&socket, &QTcpSocket::disconnected, this, &RawTcpPeer::changed);
+    }
+
+    template<typename Predicate>
+    bool waitUntil(Predicate predicate, int timeout = Timeout)
+    {
+        QDeadlineTimer deadline(timeout);
+        while (!predicate()) {
+            if (deadline.hasExpired())
+                return false;
+            QSignalSpy spy(this, &RawTcpPeer::changed);
+            spy.wait(int(std::clamp<qint64>(deadline.remainingTime(), 1, 100)));
+        }
+        return true;
+    }
+
+    // Connects and completes the WebSocket handshake; false when the server did not
+    // answer 101.
+    bool open(quint16 port, const QString &identifier)
+    {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return false;
+        if (options.receiveBufferSize > 0) {
+            const int size = options.receiveBufferSize;
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        }
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0
+            || !socket.setSocketDescriptor(fd)) {
+            ::close(fd);
+            return false;
+        }
+        QByteArray extra;
+        if (options.v2)
+            extra = "Sec-WebSocket-Protocol: qstatesync.v2\r\n";
+        socket.write(upgradeRequest("/?identifier=" + QUrl::toPercentEncoding(identifier), extra));
+        return waitUntil([this] { return handshakeDone || !isConnected(); })
+                && answerHead.startsWith("HTTP/1.1 101");
+    }
+
+    bool isConnected() const { return socket.state() == QAbstractSocket::ConnectedState; }
+
+    // Stops taking bytes from the system: they pile up there, then on the server.
+    void stopReading()
+    {
+        reading = false;
+        socket.setReadBufferSize(1);
+    }
+    void resumeReading()
+    {
+        reading = true;
+        socket.setReadBufferSize(0);
+        readFrames();
+    }
+    // While not reading: takes up to bytes from the system and throws them away, as a
+    // client that reads slowly (its frames are lost to it).
+    qint64 discard(qint64 bytes)
+    {
+        socket.setReadBufferSize(bytes);
+        return socket.read(bytes).size();
+    }
+
+    void sendText(const QByteArray &utf8) { writeFrame(0x1, utf8); }
+    void send(int type, const QJsonObject &data)
+    {
+        sendText(
+                compact(QJsonObject{{QStringLiteral("type"), type}, {QStringLiteral("data"), data}})
+                        .toUtf8());
+    }
+    void join(const QString &state)
+    {
+        send(2, QJsonObject{{QStringLiteral("stateIdentifier"), state}});
+    }
+
+    QJsonObject take(int type, int timeout = Timeout)
+    {
+        QJsonObject found;
+        waitUntil(
+                [&] {
+                    for (qsizetype i = 0; i < received.size(); ++i) {
+                        if (received.at(i).value(QStringLiteral("type")).toInt() == type) {
+                            found = received.takeAt(i);
+                            return true;
+                        }
+                    }
+                    return false;
+                },
+                timeout);
+        return found;
+    }
+
+    Options options;
+    QTcpSocket socket;
+    QByteArray answerHead;
+    bool handshakeDone = false;
+    bool reading = true;
+    QList<QJsonObject> received;
+    int pingsReceived = 0;
+    int textFramesReceived = 0;
+    bool closeReceived = false;
+
+Q_SIGNALS:
+    void changed();
+
+private:
+    void writeFrame(int opcode, const QByteArray &payload)
+    {
+        // Client frames are masked (RFC 6455, 5.3).
+        QByteArray frame;
+        frame.append(char(0x80 | opcode));
+        const qsizetype size = payload.size();
+        if (size < 126) {
+            frame.append(char(0x80 | size));
+        } else if (size <= 0xffff) {
+            frame.append(char(0x80 | 126));
+            frame.append(char(size >> 8));
+            frame.append(char(size & 0xff));
+        } else {
+            frame.append(char(0x80 | 127));
+            for (int shift = 56; shift >= 0; shift -= 8)
+                frame.append(char((quint64(size) >> shift) & 0xff));
+        }
+        const char mask[4] = {0x12, 0x34, 0x56, 0x78};
+        frame.append(mask, 4);
+        for (qsizetype i = 0; i < size; ++i)
+            frame.append(char(payload.at(i) ^ mask[i % 4]));
+        socket.write(frame);
+    }
+
+    void readFrames()
+    {
+        if (!reading)
+            return;
+        buffer += socket.readAll();
+        if (!handshakeDone) {
+            const qsizetype end = buffer.indexOf("\r\n\r\n");
+            if (end < 0)
+                return;
+            answerHead = buffer.left(end);
+            buffer.remove(0, end + 4);
+            handshakeDone = true;
+        }
+        while (buffer.size() >= 2) {
+            const int opcode = uchar(buffer.at(0)) & 0x0f;
+            quint64 length = uchar(buffer.at(1)) & 0x7f;
+            qsizetype offset = 2;
+            if (length == 126) {
+                if (buffer.size() < 4)
+                    break;
+                length = (quint64(uchar(buffer.at(2))) << 8) | uchar(buffer.at(3));
+                offset = 4;
+            } else if (length == 127) {
+                if (buffer.size() < 10)
+                    break;
+                length = 0;
+                for (int i = 0; i < 8; ++i)
+                    length = (length << 8) | uchar(buffer.at(2 + i));
+                offset = 10;
+            }
+            if (quint64(buffer.size() - offset) < length)
+                break;
+            const QByteArray payload = buffer.mid(offset, qsizetype(length));
+            buffer.remove(0, offset + qsizetype(length));
+            if (opcode == 0x1) {
+                ++textFramesReceived;
+                received.append(QJsonDocument::fromJson(payload).object());
+            } else if (opcode == 0x9) {
+                ++pingsReceived;
+                if (options.answerPings)
+                    writeFrame(0xA, payload);
+            } else if (opcode == 0x8) {
+                closeReceived = true;
+            }
+        }
+        Q_EMIT changed();
+    }
+
+    QByteArray buffer;
+};
 
 // A self-signed certificate for 127.0.0.1, made with the openssl command in dir.
 struct Certificate

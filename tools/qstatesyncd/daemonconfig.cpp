@@ -19,6 +19,8 @@ namespace {
 constexpr qsizetype MaxStateIdentifierLength = 1024;
 // QTimer counts in int milliseconds.
 constexpr qint64 MaxMilliseconds = std::numeric_limits<int>::max();
+constexpr qint64 MaxCount = std::numeric_limits<int>::max();
+constexpr qint64 MaxBytes = qint64(1) << 40;
 
 QString lineAndColumn(const QByteArray &text, int offset)
 {
@@ -70,6 +72,8 @@ void ConfigReader::read(const QJsonObject &root, DaemonConfig *config)
         readHttp(*http, config);
     if (const auto hooks = fields.string(QStringLiteral("hooks")))
         config->hooksFile = resolvedPath(*hooks);
+    if (const auto reveal = fields.boolean(QStringLiteral("revealStateExistence")))
+        config->revealStateExistence = *reveal;
     if (const auto states = fields.value(QStringLiteral("states")))
         readStates(*states, config);
     if (const auto access = fields.value(QStringLiteral("access"))) {
@@ -125,6 +129,22 @@ void ConfigReader::readLimits(const QJsonObject &value, DaemonConfig *config)
         config->hookTimeoutMs = int(*ms);
     if (const auto ms = fields.integer(QStringLiteral("shutdownTimeout"), 0, MaxMilliseconds))
         config->shutdownTimeoutMs = int(*ms);
+    if (const auto ms = fields.integer(QStringLiteral("heartbeatInterval"), 0, MaxMilliseconds))
+        config->heartbeatIntervalMs = int(*ms);
+    if (const auto bytes = fields.integer(QStringLiteral("maxStateSize"), 0, MaxBytes))
+        config->maxStateSize = *bytes;
+    if (const auto clients = fields.integer(QStringLiteral("maxClientsPerState"), 0, MaxCount))
+        config->maxClientsPerState = int(*clients);
+    if (const auto clients = fields.integer(QStringLiteral("maxClients"), 0, MaxCount))
+        config->maxClients = int(*clients);
+    if (const auto rate = fields.number(QStringLiteral("updateRate"), 0, 1e6))
+        config->updateRate = *rate;
+    if (const auto burst = fields.integer(QStringLiteral("updateBurst"), 1, MaxCount))
+        config->updateBurst = int(*burst);
+    if (const auto handshakes = fields.integer(QStringLiteral("maxPendingHandshakes"), 0, MaxCount))
+        config->maxPendingHandshakes = int(*handshakes);
+    if (const auto bytes = fields.integer(QStringLiteral("maxPendingOutput"), 0, MaxBytes))
+        config->maxPendingOutput = *bytes;
     fields.rejectUnknownKeys();
 }
 

@@ -43,6 +43,16 @@ struct DaemonConfig
     int handshakeTimeoutMs = 0;
     int hookTimeoutMs = 10000;
     int shutdownTimeoutMs = 5000;
+    // Limits for which 0 means "no limit": unset, the library's default holds.
+    std::optional<int> heartbeatIntervalMs;
+    std::optional<qint64> maxStateSize;
+    std::optional<int> maxClientsPerState;
+    std::optional<int> maxClients;
+    std::optional<double> updateRate;
+    std::optional<int> updateBurst;
+    std::optional<int> maxPendingHandshakes;
+    std::optional<qint64> maxPendingOutput;
+    bool revealStateExistence = false;
 
     // Set when the file has an "auth.jwt" section: JWTs are expected even if the secret
     // is still to come from the command line or the environment.

@@ -60,6 +60,10 @@ QByteArray prometheusText(const QStateSyncer &syncer, const DaemonCounters &coun
     out.sample("qstatesync_clients", quint64(syncer.clientCount()));
     out.family("qstatesync_states", "gauge", "States the server holds.");
     out.sample("qstatesync_states", quint64(states.size()));
+    out.family("qstatesync_pending_output_bytes", "gauge",
+               "Bytes waiting to be sent to clients, all connections together.");
+    out.sample("qstatesync_pending_output_bytes",
+               quint64(std::max<qint64>(0, syncer.pendingOutputBytes())));
 
     const struct
     {
@@ -83,6 +87,12 @@ QByteArray prometheusText(const QStateSyncer &syncer, const DaemonCounters &coun
             {"qstatesync_connections_refused_total",
              "Connections refused with HTTP 401 by the token check or the authorize hook.",
              counters.connectionsRefused},
+            {"qstatesync_connections_over_limit_total",
+             "Connections answered 503 because maxClients or maxPendingHandshakes was reached.",
+             syncer.connectionsRefused()},
+            {"qstatesync_connections_dropped_total",
+             "Connections dropped for showing no sign of life, or for not reading their answers.",
+             syncer.connectionsDropped()},
             {"qstatesync_hook_errors_total",
              "Script hook calls that threw, returned something unusable or did not answer in time.",
              counters.hookErrors},
@@ -102,6 +112,12 @@ QByteArray prometheusText(const QStateSyncer &syncer, const DaemonCounters &coun
     for (const QString &state : std::as_const(states)) {
         out.sample("qstatesync_state_version",
                    quint64(std::max<qint64>(0, syncer.versionOfState(state))),
+                   "state=\"" + escapeLabelValue(state) + '"');
+    }
+    out.family("qstatesync_state_bytes", "gauge", "Size of a state's value as compact JSON.");
+    for (const QString &state : std::as_const(states)) {
+        out.sample("qstatesync_state_bytes",
+                   quint64(std::max<qint64>(0, syncer.sizeOfState(state))),
                    "state=\"" + escapeLabelValue(state) + '"');
     }
     return out.text();

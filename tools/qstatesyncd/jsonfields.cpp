@@ -122,6 +122,25 @@ std::optional<qint64> JsonFields::integer(const QString &key, qint64 minimum, qi
     return readInteger(*found, pathOf(key), minimum, maximum, m_error);
 }
 
+std::optional<double> JsonFields::number(const QString &key, double minimum, double maximum)
+{
+    const std::optional<QJsonValue> found = value(key);
+    if (!found)
+        return std::nullopt;
+    const QString expected
+            = QStringLiteral("must be a number from %1 to %2").arg(minimum).arg(maximum);
+    if (!found->isDouble()) {
+        m_error->report(pathOf(key), expected + QStringLiteral(", not ") + jsonTypeName(*found));
+        return std::nullopt;
+    }
+    const double number = found->toDouble();
+    if (!std::isfinite(number) || number < minimum || number > maximum) {
+        m_error->report(pathOf(key), expected + QStringLiteral(", not ") + QString::number(number));
+        return std::nullopt;
+    }
+    return number;
+}
+
 std::optional<QJsonObject> JsonFields::object(const QString &key)
 {
     const std::optional<QJsonValue> found = value(key);

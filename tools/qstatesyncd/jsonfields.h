@@ -47,6 +47,7 @@ public:
     std::optional<QString> string(const QString &key, bool allowEmpty = false);
     std::optional<bool> boolean(const QString &key);
     std::optional<qint64> integer(const QString &key, qint64 minimum, qint64 maximum);
+    std::optional<double> number(const QString &key, double minimum, double maximum);
     std::optional<QJsonObject> object(const QString &key);
 
     void rejectUnknownKeys();

@@ -353,12 +353,17 @@ void ScriptHooks::handleRequest(Hook hook, QStateSyncRequest *request)
     bool ok = false;
     const QJSValue result = call(hook, {wrapRequest(request)}, &ok);
     if (!ok) {
-        request->reject(QStringLiteral("Refused by the server's hook"));
+        request->reject(refusalMessage(hook, QStringLiteral("Refused by the server's hook")));
         return;
     }
     if (result.isBool() && !result.toBool())
         request->reject();
     limitWaiting(hook, request);
+}
+
+QString ScriptHooks::refusalMessage(Hook hook, const QString &message) const
+{
+    return hook == JoinRequested && !m_explainJoinRefusals ? QString() : message;
 }
 
 void ScriptHooks::limitWaiting(Hook hook, QStateSyncRequest *request)
@@ -375,7 +380,8 @@ void ScriptHooks::limitWaiting(Hook hook, QStateSyncRequest *request)
                     QStringLiteral("deferred a request and did not answer within %1 ms; "
                                    "refused")
                             .arg(m_answerTimeout.count()));
-        request->reject(QStringLiteral("The server's hook did not answer in time"));
+        request->reject(
+                refusalMessage(hook, QStringLiteral("The server's hook did not answer in time")));
     });
     timer->start(m_answerTimeout);
 }

@@ -57,6 +57,10 @@ public:
     // How long a deferred join or update request may wait for its answer before it is
     // refused, so that a forgotten answer cannot stall a state's queue for ever.
     void setAnswerTimeout(std::chrono::milliseconds timeout) { m_answerTimeout = timeout; }
+    // Whether a join refused because the hook failed or did not answer says so. Without,
+    // the client gets the server's answer for a state it may not join, which does not
+    // tell whether the state exists.
+    void setExplainJoinRefusals(bool explain) { m_explainJoinRefusals = explain; }
 
     // claims: the verified token's claims, or std::nullopt when no token was checked.
     // Answers or defers request.
@@ -88,6 +92,8 @@ private:
     void reportError(const QString &context, const QString &message);
     void handleRequest(Hook hook, QStateSyncRequest *request);
     void limitWaiting(Hook hook, QStateSyncRequest *request);
+    // message, unless hook is a join's and its refusals are not to be explained.
+    QString refusalMessage(Hook hook, const QString &message) const;
 
     QString m_fileName;
     std::unique_ptr<QQmlEngine> m_engine;
@@ -102,6 +108,7 @@ private:
     int m_nextTimerId = 1;
     quint64 m_errorCount = 0;
     std::chrono::milliseconds m_answerTimeout{10000};
+    bool m_explainJoinRefusals = true;
 };
 
 #endif // SCRIPTHOOKS_H

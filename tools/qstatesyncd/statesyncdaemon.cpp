@@ -48,6 +48,23 @@ bool StateSyncDaemon::setUp(QString *error)
         m_syncer->setMaxNestingDepth(m_config.maxNestingDepth);
     if (m_config.handshakeTimeoutMs > 0)
         m_syncer->setHandshakeTimeout(m_config.handshakeTimeoutMs);
+    if (m_config.heartbeatIntervalMs)
+        m_syncer->setHeartbeatInterval(*m_config.heartbeatIntervalMs);
+    if (m_config.maxStateSize)
+        m_syncer->setMaxStateSize(*m_config.maxStateSize);
+    if (m_config.maxClientsPerState)
+        m_syncer->setMaxClientsPerState(*m_config.maxClientsPerState);
+    if (m_config.maxClients)
+        m_syncer->setMaxClients(*m_config.maxClients);
+    if (m_config.updateRate)
+        m_syncer->setUpdateRate(*m_config.updateRate);
+    if (m_config.updateBurst)
+        m_syncer->setUpdateBurst(*m_config.updateBurst);
+    if (m_config.maxPendingHandshakes)
+        m_syncer->setMaxPendingHandshakes(*m_config.maxPendingHandshakes);
+    if (m_config.maxPendingOutput)
+        m_syncer->setMaxPendingOutput(*m_config.maxPendingOutput);
+    m_syncer->setRevealStateExistence(m_config.revealStateExistence);
     if (!m_config.certificateFile.isEmpty()
         && !m_syncer->setCertificateFiles(m_config.certificateFile, m_config.privateKeyFile)) {
         *error = QStringLiteral("cannot load the certificate %1 or the key %2")
@@ -60,6 +77,7 @@ bool StateSyncDaemon::setUp(QString *error)
         if (!m_hooks)
             return false;
         m_hooks->setAnswerTimeout(std::chrono::milliseconds(m_config.hookTimeoutMs));
+        m_hooks->setExplainJoinRefusals(m_config.revealStateExistence);
         qCInfo(lcDaemon).noquote().nospace() << "hooks from " << m_config.hooksFile << ": "
                                              << m_hooks->hookNames().join(QStringLiteral(", "));
         if (m_hooks->has(ScriptHooks::JoinRequested)) {
