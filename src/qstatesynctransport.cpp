@@ -502,6 +502,10 @@ void QStateSyncTransport::refuseForLimit(QTcpSocket *socket, const QString &reas
     }
     answerHttp(socket, 503, body, QByteArrayLiteral("text/plain; charset=utf-8"), false,
                "Retry-After: " + QByteArray::number(RetryAfterSeconds) + "\r\n");
+    // What the peer sends meanwhile is read and dropped: closing with unread bytes would
+    // reset the connection, and could lose the answer on its way.
+    connect(socket, &QIODevice::readyRead, socket, [socket] { socket->readAll(); });
+    socket->readAll();
 }
 
 void QStateSyncTransport::answerHttp(QTcpSocket *socket, int status, const QByteArray &body,
