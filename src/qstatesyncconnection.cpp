@@ -31,7 +31,7 @@ QStateSyncConnection::QStateSyncConnection(QStateSyncerPrivate *server, QWebSock
             &QStateSyncConnection::onBinaryMessage);
     connect(webSocket, &QWebSocket::disconnected, this, &QStateSyncConnection::onDisconnected);
     // Any byte from the peer, a pong or part of a message, shows it is alive.
-    connect(tcpSocket, &QIODevice::readyRead, this, &QStateSyncConnection::markAlive);
+    connect(tcpSocket, &QIODevice::readyRead, this, &QStateSyncConnection::onBytesReceived);
     // Bytes the kernel takes while a backlog waits are bytes the peer has read. Under TLS,
     // bytesWritten() only says that plain text went to the encryption.
     if (auto *ssl = qobject_cast<QSslSocket *>(tcpSocket)) {
@@ -220,6 +220,26 @@ void QStateSyncConnection::ping()
 {
     if (!m_gone && !m_dropping)
         m_webSocket->ping();
+}
+
+void QStateSyncConnection::onBytesReceived()
+{
+    markAlive();
+    // QWebSocket has read what came (QWebSocket's own handler runs first) and answered
+    // every ping with a pong, which nothing bounds: a peer that floods pings and reads
+    // nothing would make the pongs pile up. Answers and pongs may pass the limit only as
+    // far as conflation lets answers pass it; beyond twice the limit the peer is dropped.
+    const qint64 limit = m_server->limits.maxPendingOutput;
+    if (m_dropping || m_gone || limit <= 0)
+        return;
+    const qint64 pending = pendingOutput();
+    if (pending <= 2 * limit)
+        return;
+    qCInfo(lcStateSyncServer).noquote().nospace()
+            << "client " << peerDescription() << " keeps sending but does not read: " << pending
+            << " bytes wait for it; dropping it";
+    m_dropping = true;
+    QMetaObject::invokeMethod(this, &QStateSyncConnection::drop, Qt::QueuedConnection);
 }
 
 void QStateSyncConnection::drop()

@@ -96,6 +96,7 @@ public:
     // received, or some of a backlog taken), which starts the next period.
     bool takeSignOfLife() { return std::exchange(m_alive, false); }
     void markAlive() { m_alive = true; }
+    void onBytesReceived();
     void ping();
     // Aborts the connection, which then leaves its state as on any disconnect.
     void drop();

@@ -80,6 +80,8 @@ private Q_SLOTS:
     void fragmentsAddingUpPastTheLimitAreRefused();
     void clientVanishingMidFrameIsCleanedUp();
     void handshakeCutOffHalfway();
+    void floodOfUpdatesIsRateLimited();
+    void pingFloodWithoutReadingIsDropped();
     void memoryComesBackAfterHostileRounds();
 
 private:
@@ -401,6 +403,63 @@ void tst_Hostile::handshakeCutOffHalfway()
     stalled.write(request.left(request.size() / 2));
     QTRY_COMPARE_WITH_TIMEOUT(stalled.state(), QAbstractSocket::UnconnectedState, Timeout);
     QCOMPARE(m_server->clientCount(), before);
+    bystanderIsServed();
+}
+
+void tst_Hostile::floodOfUpdatesIsRateLimited()
+{
+    m_server->setUpdateRate(20);
+    m_server->setUpdateBurst(10);
+    RawClient peer;
+    QVERIFY(peer.open(urlOf(*m_server), "flooder"));
+    QVERIFY(!peer.joinAndWait("s").isEmpty());
+    const quint64 appliedBefore = m_server->updatesApplied();
+    constexpr int Flood = 500;
+    for (int i = 0; i < Flood; ++i)
+        peer.update(QJsonObject{{"flood", i}}, i);
+    // Every one is answered: an echo, or rate_limited with its request id.
+    QVERIFY(peer.waitUntil([&] { return peer.received.size() >= Flood; }));
+    int echoed = 0;
+    int limited = 0;
+    for (const QJsonObject &message : std::as_const(peer.received)) {
+        const QJsonObject data = message.value("data").toObject();
+        if (message.value("type").toInt() == 3 && data.contains("requestId"))
+            ++echoed;
+        else if (data.value("code") == QJsonValue("rate_limited"))
+            ++limited;
+    }
+    QCOMPARE(echoed + limited, Flood);
+    // The burst, and what refilled while the flood was read: far fewer than were sent.
+    QVERIFY2(echoed >= 10 && echoed < 100, qPrintable(QString::number(echoed)));
+    QCOMPARE(m_server->updatesApplied() - appliedBefore, quint64(echoed));
+    // The others are not slowed down.
+    bystanderIsServed();
+}
+
+void tst_Hostile::pingFloodWithoutReadingIsDropped()
+{
+    m_server->setMaxPendingOutput(16 * 1024);
+    m_server->setHeartbeatInterval(0); // only the flood may end the connection here
+    RawTcpPeer::Options options;
+    options.receiveBufferSize = 4096;
+    RawTcpPeer peer(options);
+    QVERIFY(peer.open(m_server->serverPort(), "pinger"));
+    peer.stopReading();
+    const QByteArray payload(125, 'p');
+    qint64 mostPending = 0;
+    for (int batch = 0; batch < 400 && peer.isConnected(); ++batch) {
+        for (int i = 0; i < 500; ++i)
+            peer.sendPing(payload);
+        peer.socket.flush();
+        QCoreApplication::processEvents();
+        mostPending = std::max(mostPending, m_server->pendingOutputBytes());
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(!peer.isConnected(), Timeout);
+    QCOMPARE(m_server->connectionsDropped(), quint64(1));
+    QTRY_COMPARE(m_server->pendingOutputBytes(), 0);
+    // Bounded: twice the limit, plus what one read of pings makes the server answer.
+    qInfo("at most %lld bytes waited for the pinging peer", mostPending);
+    QVERIFY2(mostPending < 2 * 16 * 1024 + 512 * 1024, qPrintable(QString::number(mostPending)));
     bystanderIsServed();
 }
 

@@ -367,6 +367,7 @@ public:
     }
 
     void sendText(const QByteArray &utf8) { writeFrame(0x1, utf8); }
+    void sendPing(const QByteArray &payload) { writeFrame(0x9, payload); }
     void send(int type, const QJsonObject &data)
     {
         sendText(
