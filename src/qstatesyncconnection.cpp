@@ -190,6 +190,8 @@ void QStateSyncConnection::onOutputTaken(bool peerTookIt)
         // into an empty buffer say nothing about it.
         if (m_backlogged)
             markAlive();
+        // The system took bytes: the way to the peer is not blocked (yet).
+        m_readSinceLastLook = true;
         m_backlogged = pending > 0;
     }
     const qint64 limit = m_server->limits.maxPendingOutput;
@@ -227,13 +229,15 @@ void QStateSyncConnection::onBytesReceived()
     markAlive();
     // QWebSocket has read what came (QWebSocket's own handler runs first) and answered
     // every ping with a pong, which nothing bounds: a peer that floods pings and reads
-    // nothing would make the pongs pile up. Answers and pongs may pass the limit only as
-    // far as conflation lets answers pass it; beyond twice the limit the peer is dropped.
+    // nothing would make the pongs pile up. Past twice the limit, a peer whose system took
+    // nothing since the last look (its buffers are full: it does not read) is dropped, and
+    // so is any peer past a hard cap, however slowly it reads.
     const qint64 limit = m_server->limits.maxPendingOutput;
     if (m_dropping || m_gone || limit <= 0)
         return;
     const qint64 pending = pendingOutput();
-    if (pending <= 2 * limit)
+    const bool readSomething = std::exchange(m_readSinceLastLook, false);
+    if (pending <= 2 * limit || (readSomething && pending <= 2 * limit + HardOutputMargin))
         return;
     qCInfo(lcStateSyncServer).noquote().nospace()
             << "client " << peerDescription() << " keeps sending but does not read: " << pending

@@ -97,6 +97,8 @@ public:
     bool takeSignOfLife() { return std::exchange(m_alive, false); }
     void markAlive() { m_alive = true; }
     void onBytesReceived();
+    // How far past twice maxPendingOutput a peer that reads, however slowly, may fall.
+    static constexpr qint64 HardOutputMargin = 1024 * 1024;
     void ping();
     // Aborts the connection, which then leaves its state as on any disconnect.
     void drop();
@@ -124,6 +126,7 @@ private:
     bool m_gone = false;
     bool m_alive = true;
     bool m_backlogged = false;
+    bool m_readSinceLastLook = false;
     bool m_dropping = false;
     QStateSyncConflation m_conflation;
     // Answers and acknowledgements owed while the queue is over the limit.

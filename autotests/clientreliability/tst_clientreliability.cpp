@@ -14,6 +14,7 @@
 
 #include <QtCore/qelapsedtimer.h>
 #include <QtQml/qqmlpropertymap.h>
+#include <QtWebSockets/qwebsocketserver.h>
 #include <QtTest/qtest.h>
 
 using namespace TestSupport;
@@ -60,6 +61,7 @@ private Q_SLOTS:
     void movesToTheNextEndpointWhenOneIsDown();
     void heartbeatFindsADeadServer();
     void closeDuringReconnectStopsAndFailsTheQueue();
+    void conflatedCatchUpsAndSnapshotsAcknowledgeWhatTheyInclude();
 };
 
 void tst_ClientReliability::reconnectsAfterTheServerRestartsAndResyncs()
@@ -532,6 +534,90 @@ void tst_ClientReliability::closeDuringReconnectStopsAndFailsTheQueue()
     QSignalSpy statuses(client.get(), &QStateSyncClient::statusChanged);
     QVERIFY(!statuses.wait(300));
     QCOMPARE(proxy.acceptedCount(), accepted);
+}
+
+// A server that fell behind with this client sends one conflated message (or a whole new
+// value) that lists the client's own requests it includes: they count as acknowledged,
+// and the version jump is not a gap.
+void tst_ClientReliability::conflatedCatchUpsAndSnapshotsAcknowledgeWhatTheyInclude()
+{
+    QWebSocketServer scripted(QStringLiteral("scripted"), QWebSocketServer::NonSecureMode);
+    scripted.setSupportedSubprotocols({QStringLiteral("qstatesync.v2")});
+    QVERIFY(scripted.listen(QHostAddress::LocalHost, 0));
+    QList<QJsonObject> fromClient;
+    QWebSocket *peer = nullptr;
+    connect(&scripted, &QWebSocketServer::newConnection, this, [&] {
+        peer = scripted.nextPendingConnection();
+        peer->setParent(&scripted);
+        connect(peer, &QWebSocket::textMessageReceived, this,
+                [&](const QString &text) { fromClient.append(parse(text)); });
+    });
+    const auto sendToClient = [&](int type, const QJsonObject &data) {
+        peer->sendTextMessage(compact(QJsonObject{{"type", type}, {"data", data}}));
+    };
+    QStateSyncClient client(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(scripted.serverPort())),
+                            "alice");
+    QSignalSpy joined(&client, &QStateSyncClient::joined);
+    QSignalSpy acknowledged(&client, &QStateSyncClient::updateAcknowledged);
+    QList<Call> heard;
+    client.addStateUpdateListener("all",
+                                  [&](const QVariantMap &updates, const QVariantMap &previous) {
+                                      heard.append({updates, previous});
+                                  });
+    client.connectToState("s");
+    QTRY_COMPARE(fromClient.size(), 1);
+    sendToClient(7,
+                 QJsonObject{{"state", QJsonObject{{"n", 0}, {"doc", QJsonObject{{"a", 1}}}}},
+                             {"stateIdentifier", "s"},
+                             {"version", 1}});
+    QVERIFY(joined.wait(Timeout));
+
+    const qint64 first = client.updateState(QJsonObject{{"n", 1}});
+    const qint64 second = client.updateState(QJsonObject{{"doc", QJsonObject{{"b", 2}}}});
+    QTRY_COMPARE(fromClient.size(), 3);
+    QCOMPARE(heard.size(), 2);
+    // Versions 2 to 9 in one message: others' changes and both of the client's.
+    sendToClient(3,
+                 QJsonObject{{"conflated", true},
+                             {"requestIds", QJsonArray{first, second}},
+                             {"updates",
+                              QJsonObject{{"n", 1},
+                                          {"doc", QJsonObject{{"b", 2}, {"c", 3}}},
+                                          {"other", true}}},
+                             {"version", 9}});
+    QTRY_COMPARE(acknowledged.count(), 2);
+    QCOMPARE(acknowledged.at(0).at(0).toLongLong(), first);
+    QCOMPARE(acknowledged.at(1).at(0).toLongLong(), second);
+    QCOMPARE(acknowledged.at(1).at(1).toLongLong(), 9);
+    QCOMPARE(client.version(), 9);
+    QCOMPARE(client.pendingUpdates(), 0);
+    QCOMPARE(fromClient.size(), 3); // no resync asked for
+    const QJsonObject expected{
+            {"n", 1}, {"doc", QJsonObject{{"a", 1}, {"b", 2}, {"c", 3}}}, {"other", true}};
+    QCOMPARE(client.jsonValue(), expected);
+    QCOMPARE(client.jsonServerValue(), expected);
+    // Only what the client did not show yet is heard.
+    QCOMPARE(heard.size(), 3);
+    QCOMPARE(QStringList(heard.at(2).first.keys()), QStringList({"doc", "other"}));
+
+    // A whole new value in place of a catch-up lists them too.
+    const qint64 third = client.append("log", QJsonArray{"x"});
+    QTRY_COMPARE(fromClient.size(), 4);
+    QCOMPARE(client.jsonValue().value("log").toArray(), QJsonArray({"x"}));
+    QJsonObject snapshot = expected;
+    snapshot.insert("log", QJsonArray{"y", "x"});
+    sendToClient(7,
+                 QJsonObject{{"state", snapshot},
+                             {"stateIdentifier", "s"},
+                             {"version", 14},
+                             {"requestIds", QJsonArray{third}}});
+    QTRY_COMPARE(acknowledged.count(), 3);
+    QCOMPARE(acknowledged.at(2).at(0).toLongLong(), third);
+    QCOMPARE(client.pendingUpdates(), 0);
+    QCOMPARE(client.version(), 14);
+    // Shown once, not twice: the snapshot includes the append.
+    QCOMPARE(client.jsonValue(), snapshot);
+    QCOMPARE(joined.count(), 1);
 }
 
 QTEST_MAIN(tst_ClientReliability)
