@@ -65,9 +65,12 @@ private:
         std::unique_ptr<QTcpSocket> downstream; // the client's side
         std::unique_ptr<QTcpSocket> upstream; // the server's side
         bool frozen = false;
+        bool closed = false;
 
         void cut()
         {
+            if (std::exchange(closed, true))
+                return;
             // Queued signals of the sockets may still come: disconnect them first.
             QObject::disconnect(downstream.get(), nullptr, nullptr, nullptr);
             QObject::disconnect(upstream.get(), nullptr, nullptr, nullptr);
@@ -102,16 +105,18 @@ private:
             };
             const auto close = [this, weak] {
                 const auto link = weak.lock();
-                if (!link)
+                if (!link || link->closed)
                     return;
+                link->closed = true;
                 m_links.removeOne(link);
+                // Closing one side signals synchronously: take the signals away first.
+                QObject::disconnect(link->downstream.get(), nullptr, nullptr, nullptr);
+                QObject::disconnect(link->upstream.get(), nullptr, nullptr, nullptr);
                 // Pass on what was still in flight, then close the other side as well.
                 link->downstream->write(link->upstream->readAll());
                 link->upstream->write(link->downstream->readAll());
                 link->downstream->disconnectFromHost();
                 link->upstream->disconnectFromHost();
-                QObject::disconnect(link->downstream.get(), nullptr, nullptr, nullptr);
-                QObject::disconnect(link->upstream.get(), nullptr, nullptr, nullptr);
                 link->downstream.release()->deleteLater();
                 link->upstream.release()->deleteLater();
             };
