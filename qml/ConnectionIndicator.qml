@@ -20,8 +20,8 @@ Row {
         case StateSyncClient.Joining: return qsTr("Joining…")
         case StateSyncClient.Joined: return qsTr("Online")
         case StateSyncClient.Reconnecting:
-            return client.pendingUpdates > 0
-                    ? qsTr("Reconnecting… (%n change(s) waiting)", "", client.pendingUpdates)
+            return client.pendingUpdateCount > 0
+                    ? qsTr("Reconnecting… (%n change(s) waiting)", "", client.pendingUpdateCount)
                     : qsTr("Reconnecting…")
         case StateSyncClient.Error: return qsTr("Error: %1").arg(client.errorString)
         }

@@ -63,7 +63,7 @@ QJsonValue jsonFromVariant(const QVariant &value)
     confirms it; when the server refused it, the copy rolls back, and when a hook changed
     it, the copy shows what the server stored. Listeners hear each change of the copy once,
     with the values before it, so a confirmed update is not heard twice. serverValue() is
-    the server's value alone, as of version(); once pendingUpdates is 0, value() equals
+    the server's value alone, as of version(); once pendingUpdateCount is 0, value() equals
     it.
 
     \section1 Reconnection
@@ -172,6 +172,21 @@ QJsonValue jsonFromVariant(const QVariant &value)
 */
 
 /*!
+    \property QStateSyncClient::connectTimeout
+    \brief how long one connection attempt may take, in milliseconds: the TCP connection,
+    TLS and the WebSocket handshake; 0 waits as long as the system does. Default: 10000.
+
+    An endpoint that does not answer in time counts as down: the client tries the next
+    one, or waits and tries again.
+*/
+
+/*!
+    \fn void QStateSyncClient::connectTimeoutChanged()
+
+    This signal is emitted when connectTimeout changes.
+*/
+
+/*!
     \property QStateSyncClient::heartbeatInterval
     \brief how often the client pings the server, in milliseconds; 0 turns the heartbeat
     off. Default: 15000.
@@ -196,7 +211,7 @@ QJsonValue jsonFromVariant(const QVariant &value)
 */
 
 /*!
-    \property QStateSyncClient::pendingUpdates
+    \property QStateSyncClient::pendingUpdateCount
     \brief how many updates wait for the server: queued, or sent and not acknowledged
     yet.
 */
@@ -256,9 +271,9 @@ QJsonValue jsonFromVariant(const QVariant &value)
 */
 
 /*!
-    \fn void QStateSyncClient::pendingUpdatesChanged()
+    \fn void QStateSyncClient::pendingUpdateCountChanged()
 
-    This signal is emitted when pendingUpdates changes.
+    This signal is emitted when pendingUpdateCount changes.
 */
 
 /*!
@@ -620,6 +635,20 @@ int QStateSyncClient::reconnectAttempt() const
     return d->reconnectAttempt;
 }
 
+int QStateSyncClient::connectTimeout() const
+{
+    return d->connectTimeout;
+}
+
+void QStateSyncClient::setConnectTimeout(int milliseconds)
+{
+    milliseconds = std::max(0, milliseconds);
+    if (d->connectTimeout == milliseconds)
+        return;
+    d->connectTimeout = milliseconds;
+    Q_EMIT connectTimeoutChanged();
+}
+
 int QStateSyncClient::heartbeatInterval() const
 {
     return d->heartbeatInterval;
@@ -668,7 +697,7 @@ void QStateSyncClient::setMaxQueuedUpdates(int count)
     Q_EMIT maxQueuedUpdatesChanged();
 }
 
-int QStateSyncClient::pendingUpdates() const
+int QStateSyncClient::pendingUpdateCount() const
 {
     return d->copy.unacknowledgedCount();
 }
@@ -782,7 +811,7 @@ QJsonObject QStateSyncClient::jsonValue() const
 /*!
     Returns the server's value of the state as of version(): value() without the
     client's own updates that the server has not acknowledged yet. Equal to value() when
-    pendingUpdates is 0.
+    pendingUpdateCount is 0.
 */
 QVariantMap QStateSyncClient::serverValue() const
 {
@@ -1020,14 +1049,8 @@ void QStateSyncClient::connectToState(const QString &stateIdentifier)
 */
 void QStateSyncClient::leaveState()
 {
-    if (d->protocol == ProtocolV1) {
-        const QString message = QStringLiteral("A v1 server cannot leave a state");
-        d->setError(QStateSync::Error::UnsupportedMessageType, message);
-        Q_EMIT errorOccurred(QStateSync::Error::UnsupportedMessageType, message);
-        return;
-    }
     if (d->status == Connecting || d->status == Reconnecting) {
-        // Not connected: nothing to tell the server, only the rejoin to call off.
+        // Not connected: nothing to tell the server, only the (re)join to call off.
         const QString previous = d->desiredState;
         d->setDesiredState(QString());
         d->failPending(QStateSync::Error::NotJoined,
@@ -1035,10 +1058,26 @@ void QStateSyncClient::leaveState()
                        previous, false);
         return;
     }
+    if (d->protocol == ProtocolV1) {
+        const QString message = QStringLiteral("A v1 server cannot leave a state");
+        d->setError(QStateSync::Error::UnsupportedMessageType, message);
+        Q_EMIT errorOccurred(QStateSync::Error::UnsupportedMessageType, message);
+        return;
+    }
     if (d->status != Joining && d->status != Joined)
         return;
+    const QString abandoned = d->desiredState;
     d->setDesiredState(QString());
-    d->socket->sendTextMessage(QString::fromUtf8(encodeLeaveState()));
+    d->sendText(QStateSyncProtocol::encodeLeaveState());
     if (d->joinedState.isEmpty())
         d->setStatus(Connected);
+    // A join still on its way is called off: what waited for it will not be sent.
+    if (abandoned != d->joinedState) {
+        d->failWhere(
+                [&](const QStateSyncLocalCopy::Operation &operation) {
+                    return !operation.sent && operation.stateIdentifier == abandoned;
+                },
+                QStateSync::Error::NotJoined,
+                QStringLiteral("The client left before the state it was joining let it in"));
+    }
 }

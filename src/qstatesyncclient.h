@@ -54,18 +54,20 @@ class Q_STATESYNC_EXPORT QStateSyncClient : public QObject
     Q_PROPERTY(int maxReconnectDelay READ maxReconnectDelay WRITE setMaxReconnectDelay NOTIFY
                        maxReconnectDelayChanged)
     Q_PROPERTY(int reconnectAttempt READ reconnectAttempt NOTIFY reconnectAttemptChanged)
+    Q_PROPERTY(int connectTimeout READ connectTimeout WRITE setConnectTimeout NOTIFY
+                       connectTimeoutChanged)
     Q_PROPERTY(int heartbeatInterval READ heartbeatInterval WRITE setHeartbeatInterval NOTIFY
                        heartbeatIntervalChanged)
     Q_PROPERTY(bool optimisticUpdates READ optimisticUpdates WRITE setOptimisticUpdates NOTIFY
                        optimisticUpdatesChanged)
     Q_PROPERTY(int maxQueuedUpdates READ maxQueuedUpdates WRITE setMaxQueuedUpdates NOTIFY
                        maxQueuedUpdatesChanged)
-    Q_PROPERTY(int pendingUpdates READ pendingUpdates NOTIFY pendingUpdatesChanged)
+    Q_PROPERTY(int pendingUpdateCount READ pendingUpdateCount NOTIFY pendingUpdateCountChanged)
     Q_PROPERTY(QStateSync::Error error READ error NOTIFY errorChanged)
     Q_PROPERTY(QString errorString READ errorString NOTIFY errorChanged)
 
 public:
-    enum Status { Unconnected, Connecting, Connected, Joining, Joined, Reconnecting, Error };
+    enum Status { Unconnected, Connecting, Connected, Joining, Joined, Error, Reconnecting };
     Q_ENUM(Status)
 
     enum ProtocolVersion { ProtocolV1 = 1, ProtocolV2 = 2 };
@@ -100,13 +102,15 @@ public:
     int maxReconnectDelay() const;
     void setMaxReconnectDelay(int milliseconds);
     int reconnectAttempt() const;
+    int connectTimeout() const;
+    void setConnectTimeout(int milliseconds);
     int heartbeatInterval() const;
     void setHeartbeatInterval(int milliseconds);
     bool optimisticUpdates() const;
     void setOptimisticUpdates(bool enabled);
     int maxQueuedUpdates() const;
     void setMaxQueuedUpdates(int count);
-    int pendingUpdates() const;
+    int pendingUpdateCount() const;
 
     bool isActive() const;
     void setActive(bool active);
@@ -168,10 +172,11 @@ Q_SIGNALS:
     void reconnectDelayChanged();
     void maxReconnectDelayChanged();
     void reconnectAttemptChanged();
+    void connectTimeoutChanged();
     void heartbeatIntervalChanged();
     void optimisticUpdatesChanged();
     void maxQueuedUpdatesChanged();
-    void pendingUpdatesChanged();
+    void pendingUpdateCountChanged();
     void activeChanged();
     void clientIdentifierChanged();
     void accessTokenChanged();

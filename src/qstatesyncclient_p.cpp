@@ -21,6 +21,7 @@ QStateSyncClientPrivate::QStateSyncClientPrivate(QStateSyncClient *q)
     , socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, q))
     , reconnectTimer(new QTimer(q))
     , heartbeatTimer(new QTimer(q))
+    , attemptTimer(new QTimer(q))
     , map(new QStateSyncStateMap(
               [this](const QString &key, const QVariant &value) { writeFromQml(key, value); }, q))
     , presence(new QStateSyncPresenceModel(q))
@@ -34,14 +35,29 @@ QStateSyncClientPrivate::QStateSyncClientPrivate(QStateSyncClient *q)
     QObject::connect(socket, &QWebSocket::binaryMessageReceived, q,
                      [this] { heardSinceLastPing = true; });
     QObject::connect(socket, &QWebSocket::pong, q, [this] { heardSinceLastPing = true; });
+    // A large message arrives in fragments (the server cuts them at 64 KiB): each one is
+    // a sign of life, so a slow link that is still receiving is not taken for dead.
+    QObject::connect(socket, &QWebSocket::textFrameReceived, q,
+                     [this] { heardSinceLastPing = true; });
+    QObject::connect(socket, &QWebSocket::binaryFrameReceived, q,
+                     [this] { heardSinceLastPing = true; });
     QObject::connect(socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), q,
                      [this](QAbstractSocket::SocketError error) { onSocketError(error); });
     reconnectTimer->setSingleShot(true);
+    reconnectTimer->setTimerType(Qt::PreciseTimer); // a wait is never cut short
     QObject::connect(reconnectTimer, &QTimer::timeout, q, [this] {
         if (mayReconnect())
             startAttempt(QStateSyncClient::Reconnecting);
     });
     QObject::connect(heartbeatTimer, &QTimer::timeout, q, [this] { onHeartbeat(); });
+    attemptTimer->setSingleShot(true);
+    QObject::connect(attemptTimer, &QTimer::timeout, q, [this] {
+        if (!attemptConnected && !errorReportedForAttempt) {
+            attemptFailed(
+                    QStateSync::Error::ConnectionFailed,
+                    QStringLiteral("The server did not answer within %1 ms").arg(connectTimeout));
+        }
+    });
 }
 
 QStateSyncClientPrivate::~QStateSyncClientPrivate()
@@ -114,21 +130,30 @@ QByteArray QStateSyncClientPrivate::encodeOperation(const Operation &operation, 
     if (!isAppend)
         return encodeUpdateState(operation.changes, QJsonValue::Undefined);
     // A v1 server knows no append: send the whole new arrays, as the original's clients
-    // do (not atomic there).
+    // do (not atomic there). An array this client sent and the server has not echoed yet
+    // is the base, so that two appends in a row both count.
     QJsonObject whole = copy.value();
+    for (auto it = operation.changes.constBegin(); it != operation.changes.constEnd(); ++it) {
+        const auto sent = v1SentArrays.constFind(it.key());
+        if (sent != v1SentArrays.constEnd())
+            whole.insert(it.key(), *sent);
+    }
     QString failedKey;
     if (!QStateSyncMerge::applyAppend(whole, operation.changes, &failedKey)) {
         *failed = true;
         reportError(Error::NotAnArray, QStringLiteral("%1 is not an array").arg(failedKey));
         return QByteArray();
     }
-    return encodeUpdateState(QStateSyncMerge::topLevelValues(whole, operation.changes),
-                             QJsonValue::Undefined);
+    const QJsonObject arrays = QStateSyncMerge::topLevelValues(whole, operation.changes);
+    for (auto it = arrays.constBegin(); it != arrays.constEnd(); ++it)
+        v1SentArrays.insert(it.key(), it.value().toArray());
+    return encodeUpdateState(arrays, QJsonValue::Undefined);
 }
 
 qint64 QStateSyncClientPrivate::sendChange(int type, const QJsonObject &changes)
 {
-    const bool joined = status == QStateSyncClient::Joined;
+    const bool joined = status == QStateSyncClient::Joined && !joinedState.isEmpty()
+            && socket->state() == QAbstractSocket::ConnectedState;
     // Not joined yet, but on the way: the update waits in the queue.
     const bool willJoin = !joined && active && !desiredState.isEmpty()
             && status != QStateSyncClient::Unconnected && status != QStateSyncClient::Error;
@@ -159,7 +184,7 @@ qint64 QStateSyncClientPrivate::sendChange(int type, const QJsonObject &changes)
             return operation.requestId; // nothing to wait for: v1 acknowledges nothing
     }
     notify(copy.addPending(operation));
-    Q_EMIT q->pendingUpdatesChanged();
+    Q_EMIT q->pendingUpdateCountChanged();
     return operation.requestId;
 }
 
@@ -183,7 +208,7 @@ void QStateSyncClientPrivate::flushQueue()
         }
         // v1: sent and forgotten, or refused here when it does not fit.
         notify(copy.removePending(requestId));
-        Q_EMIT q->pendingUpdatesChanged();
+        Q_EMIT q->pendingUpdateCountChanged();
         if (failed)
             Q_EMIT q->updateFailed(requestId, Error::NotAnArray, errorString);
         else
@@ -216,7 +241,7 @@ void QStateSyncClientPrivate::failWhere(const std::function<bool(const Operation
     if (failed.isEmpty())
         return;
     notify(diff);
-    Q_EMIT q->pendingUpdatesChanged();
+    Q_EMIT q->pendingUpdateCountChanged();
     for (const Operation &operation : failed) {
         if (!operation.acknowledged)
             Q_EMIT q->updateFailed(operation.requestId, code, message);
@@ -294,6 +319,9 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
 {
     const QString identifier = data.value(QLatin1String("stateIdentifier")).toString(desiredState);
     const QString previousState = std::exchange(joinedState, identifier);
+    resyncDeferred = false;
+    // Slots of the signals below may close or move the client: stop when one did.
+    const quint64 current = generation;
     // What was sent in another state will not be acknowledged here, and what waited for a
     // state the client no longer goes to will not be sent.
     failWhere(
@@ -308,6 +336,8 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
             },
             Error::NotJoined,
             QStringLiteral("The client went to another state before the update was sent"));
+    if (current != generation)
+        return;
 
     // Even an answer to a join the application has replaced since is where the server
     // put the client: the copy follows it, so it is never another state's value.
@@ -333,13 +363,15 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
         if (oldVersion != newVersion)
             Q_EMIT q->versionChanged();
         notify(diff);
-        Q_EMIT q->pendingUpdatesChanged();
+        Q_EMIT q->pendingUpdateCountChanged();
         for (qint64 requestId : included)
             Q_EMIT q->updateAcknowledged(requestId, newVersion);
     } else {
         copy.reset(identifier, newValue, newVersion);
         showNewState();
     }
+    if (current != generation)
+        return;
     resyncing = false;
     if (protocol == QStateSyncClient::ProtocolV2) {
         presence->reset(data.value(QLatin1String("presence")).toArray(),
@@ -351,7 +383,6 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
     if (identifier != desiredState)
         return; // still Joining: the answer to the join asked last comes next
     flushQueue();
-    failedRounds = 0;
     setReconnectAttempt(0);
     setStatus(QStateSyncClient::Joined);
     if (wasJoining)
@@ -377,6 +408,12 @@ bool QStateSyncClientPrivate::versionInSequence(const QJsonObject &data)
 void QStateSyncClientPrivate::resync()
 {
     resyncing = true;
+    // A join to another state is on its way: its answer replaces the copy. Asking for this
+    // state again now would move the client back; ask only if that join fails.
+    if (desiredState != joinedState) {
+        resyncDeferred = true;
+        return;
+    }
     sendText(encodeConnectToState(joinedState));
 }
 
@@ -411,7 +448,7 @@ void QStateSyncClientPrivate::handleChange(int type, const QJsonObject &data)
         for (qint64 requestId : own)
             copy.findPending(requestId)->acknowledged = true;
         if (!own.isEmpty())
-            Q_EMIT q->pendingUpdatesChanged();
+            Q_EMIT q->pendingUpdateCountChanged();
         for (qint64 requestId : own)
             Q_EMIT q->updateAcknowledged(requestId, messageVersion);
         return;
@@ -421,6 +458,9 @@ void QStateSyncClientPrivate::handleChange(int type, const QJsonObject &data)
     const bool isAppend = type == MessageType::StateAppended;
     const QJsonObject changes
             = data.value(isAppend ? QLatin1String("appends") : QLatin1String("updates")).toObject();
+    // v1: once the server sent a key again, the copy is the base for the next append.
+    for (auto it = changes.constBegin(); it != changes.constEnd(); ++it)
+        v1SentArrays.remove(it.key());
     const qint64 oldVersion = copy.version();
     const qint64 newVersion = messageVersion >= 0 ? messageVersion : oldVersion;
     QStateSyncLocalCopy::Diff diff;
@@ -434,7 +474,7 @@ void QStateSyncClientPrivate::handleChange(int type, const QJsonObject &data)
         Q_EMIT q->versionChanged();
     notify(diff);
     if (!own.isEmpty())
-        Q_EMIT q->pendingUpdatesChanged();
+        Q_EMIT q->pendingUpdateCountChanged();
     for (qint64 requestId : own)
         Q_EMIT q->updateAcknowledged(requestId, newVersion);
 }
@@ -489,7 +529,17 @@ void QStateSyncClientPrivate::handleJoinError(const QJsonObject &data)
     }
     if (resyncing && identifier == joinedState) {
         resyncing = false;
+        resyncDeferred = false;
         joinedState.clear();
+    }
+    const quint64 current = generation;
+    setDesiredState(joinedState);
+    setStatus(joinedState.isEmpty() ? QStateSyncClient::Connected : QStateSyncClient::Joined);
+    setReconnectAttempt(0);
+    // The join that made a resync wait failed: the client stays, and resyncs now.
+    if (resyncDeferred && !joinedState.isEmpty()) {
+        resyncDeferred = false;
+        resync();
     }
     // What waited for this state will not be sent.
     failWhere(
@@ -497,8 +547,8 @@ void QStateSyncClientPrivate::handleJoinError(const QJsonObject &data)
                 return !operation.sent && operation.stateIdentifier == identifier;
             },
             code, message);
-    setDesiredState(joinedState);
-    setStatus(joinedState.isEmpty() ? QStateSyncClient::Connected : QStateSyncClient::Joined);
+    if (current != generation)
+        return;
     Q_EMIT q->joinFailed(identifier, code, message);
     Q_EMIT q->errorOccurred(code, message);
 }
@@ -512,7 +562,7 @@ void QStateSyncClientPrivate::handleUpdateFailed(const QJsonObject &data)
     if (requestId.isDouble() && copy.findPending(requestId.toInteger())) {
         // Rolled back: the copy shows the server's value without it.
         notify(copy.removePending(requestId.toInteger()));
-        Q_EMIT q->pendingUpdatesChanged();
+        Q_EMIT q->pendingUpdateCountChanged();
         Q_EMIT q->updateFailed(requestId.toInteger(), code, message);
     }
     Q_EMIT q->errorOccurred(code, message);
@@ -525,6 +575,12 @@ void QStateSyncClientPrivate::handleLeft(const QJsonObject &data)
     if (wasJoined) {
         joinedState.clear();
         presence->clear();
+    }
+    // Also the answer to a leave that only cancelled a join still waiting for its hook.
+    if (status == QStateSyncClient::Joined || status == QStateSyncClient::Joining)
+        setStatus(desiredState.isEmpty() ? QStateSyncClient::Connected : QStateSyncClient::Joining);
+    const quint64 current = generation;
+    if (wasJoined) {
         failWhere(
                 [&](const Operation &operation) {
                     return operation.stateIdentifier == identifier
@@ -532,10 +588,7 @@ void QStateSyncClientPrivate::handleLeft(const QJsonObject &data)
                 },
                 Error::NotJoined, leftBeforeAcknowledgement());
     }
-    // Also the answer to a leave that only cancelled a join still waiting for its hook.
-    if (status == QStateSyncClient::Joined || status == QStateSyncClient::Joining)
-        setStatus(desiredState.isEmpty() ? QStateSyncClient::Connected : QStateSyncClient::Joining);
-    if (wasJoined)
+    if (wasJoined && current == generation)
         Q_EMIT q->left(identifier);
 }
 
@@ -569,11 +622,14 @@ void QStateSyncClientPrivate::handleRemoved(const QJsonObject &data)
             = QStateSync::removalReasonFromName(data.value(QLatin1String("reason")).toString());
     joinedState.clear();
     resyncing = false;
+    resyncDeferred = false;
     presence->clear();
-    failPending(Error::StateRemoved, QStringLiteral("The state was removed"), identifier, false);
     if (desiredState == identifier) {
         setDesiredState(QString());
         setStatus(QStateSyncClient::Connected);
     }
-    Q_EMIT q->stateRemoved(identifier, reason);
+    const quint64 current = generation;
+    failPending(Error::StateRemoved, QStringLiteral("The state was removed"), identifier, false);
+    if (current == generation)
+        Q_EMIT q->stateRemoved(identifier, reason);
 }

@@ -15,6 +15,8 @@
 #include "qstatesynclocalcopy_p.h"
 #include "qstatesyncprotocol_p.h"
 
+#include <QtCore/qelapsedtimer.h>
+#include <QtCore/qhash.h>
 #include <QtCore/qtimer.h>
 #include <QtWebSockets/qwebsocket.h>
 
@@ -40,6 +42,9 @@ public:
     void scheduleOpen();
     // Settings of the connection changed: an active client reconnects with them.
     void reconnectIfActive();
+    // Drops the connection to open it again: what was sent fails with ConnectionLost,
+    // the queue stays.
+    void takeDown(const QString &inFlightMessage);
     QUrl currentUrl() const;
     void setReconnectAttempt(int attempt);
 
@@ -97,6 +102,12 @@ public:
     int failedRounds = 0;
     QTimer *reconnectTimer;
     QTimer *heartbeatTimer;
+    QTimer *attemptTimer;
+    int connectTimeout = 10000;
+    QElapsedTimer connectedSince;
+    // Counts close(), losses and reconnections: a handler that emitted a signal checks it
+    // to see whether a slot closed or moved the client meanwhile.
+    quint64 generation = 0;
     bool heardSinceLastPing = true;
     QString lossReason;
 
@@ -104,8 +115,14 @@ public:
     QString desiredState;
     QString joinedState;
     bool resyncing = false;
+    // A resync was needed while a join to another state was on its way: it is sent if
+    // that join fails and the client stays where it was.
+    bool resyncDeferred = false;
 
     QStateSyncLocalCopy copy;
+    // v1: the whole arrays this client sent for its appends, until the server sends the
+    // key again (the base of the next append to it).
+    QHash<QString, QJsonArray> v1SentArrays;
     QStateSyncStateMap *map;
     QStateSyncPresenceModel *presence;
     QVariantMap presenceData;

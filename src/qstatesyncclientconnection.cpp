@@ -82,10 +82,40 @@ void QStateSyncClientPrivate::scheduleOpen()
 
 void QStateSyncClientPrivate::reconnectIfActive()
 {
-    if (!active || status == QStateSyncClient::Unconnected)
+    if (!active || status == QStateSyncClient::Unconnected || status == QStateSyncClient::Error)
         return;
-    close();
-    scheduleOpen();
+    // New settings for the connection: a reconnection from the first endpoint, not a close,
+    // so that what waits in the queue is sent once the client is back.
+    takeDown(QStringLiteral("The client reconnected with new settings before the server "
+                            "acknowledged the update; the server may have applied it"));
+    endpointIndex = 0;
+    roundStart = 0;
+    failedRounds = 0;
+    setStatus(QStateSyncClient::Reconnecting);
+    reconnectTimer->start(0);
+}
+
+void QStateSyncClientPrivate::takeDown(const QString &inFlightMessage)
+{
+    const bool wasConnected = isOpen(status);
+    ++generation;
+    reconnectTimer->stop();
+    heartbeatTimer->stop();
+    attemptTimer->stop();
+    closing = true;
+    socket->abort();
+    closing = false;
+    joinedState.clear();
+    resyncing = false;
+    resyncDeferred = false;
+    presence->clear();
+    // The status goes first: a slot that sends an update from updateFailed() finds it
+    // queued (or refused), not written to the socket just taken down.
+    setStatus(QStateSyncClient::Reconnecting);
+    const quint64 current = generation;
+    failPending(QStateSync::Error::ConnectionLost, inFlightMessage, QString(), true);
+    if (wasConnected && current == generation)
+        Q_EMIT q->disconnected();
 }
 
 void QStateSyncClientPrivate::open()
@@ -130,27 +160,36 @@ void QStateSyncClientPrivate::startAttempt(QStateSyncClient::Status attemptStatu
     setStatus(attemptStatus);
     if (currentUrl() != previous)
         Q_EMIT q->currentUrlChanged();
+    // An endpoint that takes the TCP connection and never answers the upgrade (or a
+    // blackholed address) must not hold the client: the attempt has a deadline.
+    if (connectTimeout > 0)
+        attemptTimer->start(connectTimeout);
     socket->open(connectionUrl(currentUrl(), clientIdentifier, accessToken), options);
 }
 
 void QStateSyncClientPrivate::close()
 {
     const bool wasConnected = isOpen(status);
+    ++generation;
     closing = true;
     reconnectTimer->stop();
     heartbeatTimer->stop();
+    attemptTimer->stop();
     if (socket->state() == QAbstractSocket::ConnectedState)
         socket->close();
     else
         socket->abort();
     joinedState.clear();
     resyncing = false;
+    resyncDeferred = false;
     presence->clear();
+    setReconnectAttempt(0);
+    // The status goes first: an update sent from a slot of updateFailed() is refused.
+    setStatus(QStateSyncClient::Unconnected);
+    const quint64 current = generation;
     failAllPending(Error::ConnectionFailed,
                    QStringLiteral("The client closed before the server acknowledged the update"));
-    setReconnectAttempt(0);
-    setStatus(QStateSyncClient::Unconnected);
-    if (wasConnected)
+    if (wasConnected && current == generation)
         Q_EMIT q->disconnected();
 }
 
@@ -161,7 +200,9 @@ bool QStateSyncClientPrivate::mayReconnect() const
 
 void QStateSyncClientPrivate::onConnected()
 {
+    attemptTimer->stop();
     attemptConnected = true;
+    connectedSince.start();
     const auto negotiated = socket->subprotocol() == QLatin1String(subprotocolV2)
             ? QStateSyncClient::ProtocolV2
             : QStateSyncClient::ProtocolV1;
@@ -175,10 +216,8 @@ void QStateSyncClientPrivate::onConnected()
     if (heartbeatInterval > 0)
         heartbeatTimer->start(heartbeatInterval);
     setStatus(QStateSyncClient::Connected);
-    if (desiredState.isEmpty()) {
-        failedRounds = 0;
+    if (desiredState.isEmpty())
         setReconnectAttempt(0);
-    }
     Q_EMIT q->connected();
     if (!desiredState.isEmpty() && status == QStateSyncClient::Connected)
         join(desiredState);
@@ -222,6 +261,7 @@ void QStateSyncClientPrivate::onSocketError(QAbstractSocket::SocketError socketE
 void QStateSyncClientPrivate::attemptFailed(Error code, const QString &message)
 {
     errorReportedForAttempt = true;
+    attemptTimer->stop();
     closing = true; // what the socket says while it is taken down is said already
     socket->abort();
     closing = false;
@@ -234,9 +274,13 @@ void QStateSyncClientPrivate::attemptFailed(Error code, const QString &message)
         Q_EMIT q->errorOccurred(code, message);
         return;
     }
+    // Given up: no longer active, so that setting active (or a binding) opens again.
     setStatus(QStateSyncClient::Error);
+    setActive(false);
+    const quint64 current = generation;
     failAllPending(code, QStringLiteral("The client could not connect: %1").arg(message));
-    Q_EMIT q->errorOccurred(code, message);
+    if (current == generation)
+        Q_EMIT q->errorOccurred(code, message);
 }
 
 void QStateSyncClientPrivate::connectionLost()
@@ -245,24 +289,34 @@ void QStateSyncClientPrivate::connectionLost()
     const QString reason
             = lossReason.isEmpty() ? QStringLiteral("The connection was lost") : lossReason;
     qCInfo(lcStateSyncClient).noquote() << reason;
+    ++generation;
+    attemptTimer->stop();
     joinedState.clear();
     resyncing = false;
+    resyncDeferred = false;
     presence->clear();
+    // The status goes first: an update sent from a slot of updateFailed() is queued for
+    // the rejoin (or refused when the client gives up), never written to a dead socket.
+    const bool reconnect = mayReconnect();
+    if (reconnect) {
+        setError(Error::ConnectionLost, reason);
+        scheduleReconnect(false);
+    } else {
+        setStatus(QStateSyncClient::Unconnected);
+        setActive(false);
+    }
+    const quint64 current = generation;
     // At most once: an update on its way when the connection went may or may not have
     // been applied. The rejoin shows the server's value either way.
     failPending(Error::ConnectionLost,
                 QStringLiteral("The connection was lost before the server acknowledged the "
                                "update; the server may have applied it"),
                 QString(), true);
-    if (mayReconnect()) {
-        setError(Error::ConnectionLost, reason);
-        scheduleReconnect(false);
-    } else {
+    if (!reconnect && current == generation) {
         failAllPending(Error::NotConnected,
                        QStringLiteral("The connection was lost before the update was sent"));
-        setStatus(QStateSyncClient::Unconnected);
     }
-    if (wasConnected)
+    if (wasConnected && current == generation)
         Q_EMIT q->disconnected();
 }
 
@@ -274,12 +328,19 @@ void QStateSyncClientPrivate::scheduleReconnect(bool afterFailure)
         // The next endpoint at once; once every endpoint failed, a longer wait each round.
         endpointIndex = (endpointIndex + 1) % urls.size();
         if (endpointIndex == roundStart)
-            exponent = ++failedRounds;
+            exponent = failedRounds++;
         else
             wait = false;
     } else {
+        // A loss. A connection that lasted starts the backoff over; one that the server
+        // dropped soon after it opened counts as a failed round, so that a server that
+        // takes clients and drops them is not hammered.
         roundStart = endpointIndex;
-        failedRounds = 0;
+        if (connectedSince.isValid()
+            && connectedSince.elapsed() > std::max<qint64>(maxReconnectDelay, 1000)) {
+            failedRounds = 0;
+        }
+        exponent = failedRounds++;
     }
     int delay = 0;
     if (wait && reconnectDelay > 0) {

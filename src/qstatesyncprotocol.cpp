@@ -365,25 +365,48 @@ QByteArray Broadcast::message(const QJsonValue &requestId) const
     return m_head + ",\"requestId\":" + toJson(requestId) + "}}";
 }
 
-QByteArray textFrame(QByteArrayView payload)
+namespace {
+void appendFrame(QByteArray &bytes, char firstByte, QByteArrayView payload)
 {
     const quint64 size = quint64(payload.size());
-    QByteArray frame;
-    frame.reserve(payload.size() + 10);
-    frame.append(char(0x81)); // FIN + text opcode
+    bytes.append(firstByte);
     if (size < 126) {
-        frame.append(char(size));
+        bytes.append(char(size));
     } else if (size <= 0xffff) {
-        frame.append(char(126));
-        frame.append(char(size >> 8));
-        frame.append(char(size & 0xff));
+        bytes.append(char(126));
+        bytes.append(char(size >> 8));
+        bytes.append(char(size & 0xff));
     } else {
-        frame.append(char(127));
+        bytes.append(char(127));
         for (int shift = 56; shift >= 0; shift -= 8)
-            frame.append(char((size >> shift) & 0xff));
+            bytes.append(char((size >> shift) & 0xff));
     }
-    frame.append(payload.data(), payload.size());
-    return frame;
+    bytes.append(payload.data(), payload.size());
+}
+} // namespace
+
+QByteArray textFrame(QByteArrayView payload)
+{
+    QByteArray bytes;
+    if (payload.size() <= MaxFramePayload) {
+        bytes.reserve(payload.size() + 10);
+        appendFrame(bytes, char(0x81), payload); // FIN + text
+        return bytes;
+    }
+    // Fragments: a text frame without FIN, continuation frames, the last with FIN. The
+    // receiver sees each fragment arrive, so a slow link that is still delivering a large
+    // message is not taken for a dead one.
+    const qsizetype count = (payload.size() + MaxFramePayload - 1) / MaxFramePayload;
+    bytes.reserve(payload.size() + count * 10);
+    for (qsizetype i = 0; i < count; ++i) {
+        const QByteArrayView part = payload.sliced(
+                i * MaxFramePayload,
+                std::min<qsizetype>(MaxFramePayload, payload.size() - i * MaxFramePayload));
+        const char opcode = i == 0 ? char(0x01) : char(0x00);
+        const char fin = i == count - 1 ? char(0x80) : char(0);
+        appendFrame(bytes, char(fin | opcode), part);
+    }
+    return bytes;
 }
 
 } // namespace QStateSyncProtocol

@@ -153,8 +153,12 @@ private:
     QByteArray m_head;
 };
 
-// A complete unmasked WebSocket text frame, FIN set, carrying payload: the bytes a server
-// writes to every peer, so a broadcast frames its message once.
+// The largest payload a server frame carries: longer messages are sent in fragments.
+inline constexpr qsizetype MaxFramePayload = 64 * 1024;
+
+// A complete unmasked WebSocket text message carrying payload: one frame with FIN set, or,
+// past MaxFramePayload, a text frame and continuation frames of that size, the last with
+// FIN. The bytes a server writes to every peer, so a broadcast frames its message once.
 Q_STATESYNC_EXPORT QByteArray textFrame(QByteArrayView payload);
 
 // Compact JSON text of any value, scalars included.

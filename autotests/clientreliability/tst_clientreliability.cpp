@@ -5,15 +5,20 @@
 // while away, optimistic updates and their rollback, several endpoints, the heartbeat.
 
 #include "faultproxy.h"
+#include "logcapture.h"
 #include "testsupport.h"
 
 #include <QStateSyncClient>
 #include <QStateSyncAuthorizationRequest>
+#include <QStateSyncJoinRequest>
 #include <QStateSyncUpdateRequest>
 #include <QStateSyncer>
 
 #include <QtCore/qelapsedtimer.h>
+#include <QtCore/qloggingcategory.h>
+#include <QtCore/qregularexpression.h>
 #include <QtQml/qqmlpropertymap.h>
+#include <QtNetwork/qtcpserver.h>
 #include <QtWebSockets/qwebsocketserver.h>
 #include <QtTest/qtest.h>
 
@@ -62,6 +67,17 @@ private Q_SLOTS:
     void heartbeatFindsADeadServer();
     void closeDuringReconnectStopsAndFailsTheQueue();
     void conflatedCatchUpsAndSnapshotsAcknowledgeWhatTheyInclude();
+    void largeValuesArriveInFragments();
+    void retryFromUpdateFailedAtALossIsQueued();
+    void updateFromUpdateFailedInsideCloseIsRefused();
+    void closeFromASlotDuringAJoinStaysClosed();
+    void leavingWhileAJoinWaitsFailsWhatWaited();
+    void resyncWaitsForAJoinToAnotherState_data();
+    void resyncWaitsForAJoinToAnotherState();
+    void silentEndpointTimesOutAndTheNextIsTried();
+    void newTokenWhileAwayKeepsTheQueue();
+    void v1AppendsInARowAreAllKept();
+    void givingUpMakesTheClientInactive();
 };
 
 void tst_ClientReliability::reconnectsAfterTheServerRestartsAndResyncs()
@@ -73,7 +89,6 @@ void tst_ClientReliability::reconnectsAfterTheServerRestartsAndResyncs()
     QVERIFY(joinAndWait(*client, "s"));
     QCOMPARE(client->version(), 0);
 
-    QSignalSpy statuses(client.get(), &QStateSyncClient::statusChanged);
     QSignalSpy disconnected(client.get(), &QStateSyncClient::disconnected);
     server.reset();
     QVERIFY(disconnected.wait(Timeout));
@@ -164,7 +179,7 @@ void tst_ClientReliability::updatesMadeWhileAwayAreQueuedAndSentAfterTheRejoin()
     const qint64 second = client->append("list", QJsonArray{2, 3});
     QVERIFY(first > 0);
     QVERIFY(second > first);
-    QCOMPARE(client->pendingUpdates(), 2);
+    QCOMPARE(client->pendingUpdateCount(), 2);
     // Shown at once, while the server has not seen them.
     QCOMPARE(client->value().value("title").toString(), QStringLiteral("offline"));
     QCOMPARE(client->jsonValue().value("list").toArray(), QJsonArray({1, 2, 3}));
@@ -177,7 +192,7 @@ void tst_ClientReliability::updatesMadeWhileAwayAreQueuedAndSentAfterTheRejoin()
     QCOMPARE(acknowledged.at(0).at(0).toLongLong(), first);
     QCOMPARE(acknowledged.at(1).at(0).toLongLong(), second);
     QCOMPARE(failed.count(), 0);
-    QCOMPARE(client->pendingUpdates(), 0);
+    QCOMPARE(client->pendingUpdateCount(), 0);
     const QJsonObject serverValue = *server->valueOfState("s");
     QCOMPARE(serverValue.value("list").toArray(), QJsonArray({1, 9, 2, 3}));
     QCOMPARE(serverValue.value("title").toString(), QStringLiteral("offline"));
@@ -208,7 +223,7 @@ void tst_ClientReliability::theQueueIsBoundedAndOverflowIsReported()
     QCOMPARE(client->value().value("n").toInt(), 2);
 
     proxy.setRefusing(false);
-    QTRY_COMPARE_WITH_TIMEOUT(client->pendingUpdates(), 0, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(client->pendingUpdateCount(), 0, Timeout);
     QCOMPARE(server->valueOfState("s")->value("n").toInt(), 2);
     QCOMPARE(server->versionOfState("s"), 2);
 }
@@ -231,7 +246,7 @@ void tst_ClientReliability::queuedUpdatesFailWhenTheClientGivesUp()
     QCOMPARE(failed.count(), 1);
     QCOMPARE(failed.at(0).at(0).toLongLong(), id);
     QCOMPARE(failed.at(0).at(1).value<Error>(), Error::NotJoined);
-    QCOMPARE(client->pendingUpdates(), 0);
+    QCOMPARE(client->pendingUpdateCount(), 0);
     QVERIFY(!client->value().contains("n"));
 }
 
@@ -300,9 +315,13 @@ void tst_ClientReliability::autoReconnectOffStopsAtTheFirstLoss()
 
 void tst_ClientReliability::backoffGrowsAndIsCapped()
 {
-    // Nothing listens behind the proxy's refusals: each attempt fails at once, so the time
-    // between attempts is the backoff. Timers never fire early, so the lower bounds hold
-    // on any machine: each wait is at least half its step (the rest is jitter).
+    // Nothing is let through the proxy: each attempt fails at once, so the waits are the
+    // backoff. The client logs each wait it draws; each must lie between half its step
+    // and the step, the steps doubling from 40 ms and capped at 160 ms. Timers never fire
+    // early, so the time between attempts is at least the wait drawn.
+    LogCapture capture;
+    LogCapture::clear();
+    QLoggingCategory::setFilterRules(QStringLiteral("qstatesync.client.debug=true"));
     auto server = startServer();
     FaultProxy proxy(server->serverPort());
     createState(*server, "s");
@@ -314,27 +333,32 @@ void tst_ClientReliability::backoffGrowsAndIsCapped()
     QList<qint64> attemptsAt;
     QElapsedTimer clock;
     clock.start();
-    connect(client.get(), &QStateSyncClient::statusChanged, this, [&] {
-        if (client->status() == QStateSyncClient::Reconnecting)
-            attemptsAt.append(clock.elapsed());
-    });
     connect(client.get(), &QStateSyncClient::reconnectAttemptChanged, this,
             [&] { attemptsAt.append(clock.elapsed()); });
     proxy.cutAll();
-    QTRY_VERIFY_WITH_TIMEOUT(client->reconnectAttempt() >= 6, Timeout);
-    // Steps after the loss: 40 (first try), then rounds that failed: 80, 160, 160, 160.
-    QList<qint64> times;
-    for (qint64 t : std::as_const(attemptsAt)) {
-        if (times.isEmpty() || times.last() != t)
-            times.append(t);
+    QTRY_VERIFY_WITH_TIMEOUT(client->reconnectAttempt() >= 7, Timeout);
+    QLoggingCategory::setFilterRules(QString());
+
+    static const QRegularExpression drawn(QStringLiteral("reconnecting to .* in (\\d+) ms"));
+    QList<int> waits;
+    for (const QString &line : LogCapture::linesIn("qstatesync.client")) {
+        const QRegularExpressionMatch match = drawn.match(line);
+        if (match.hasMatch())
+            waits.append(match.captured(1).toInt());
     }
-    const QList<int> minimum{20, 40, 80, 80, 80};
-    QVERIFY2(times.size() >= 6, qPrintable(QString::number(times.size())));
-    for (int i = 0; i < minimum.size(); ++i) {
-        const qint64 gap = times.at(i + 1) - times.at(i);
-        QVERIFY2(gap >= minimum.at(i) - 2,
-                 qPrintable(QStringLiteral("gap %1 was %2 ms").arg(i).arg(gap)));
+    const QList<int> steps{40, 80, 160, 160, 160, 160};
+    QVERIFY2(waits.size() >= steps.size(), qPrintable(QString::number(waits.size())));
+    for (int i = 0; i < steps.size(); ++i) {
+        QVERIFY2(waits.at(i) >= steps.at(i) / 2 && waits.at(i) <= steps.at(i),
+                 qPrintable(QStringLiteral("wait %1 was %2 ms").arg(i).arg(waits.at(i))));
     }
+    // Jitter: four waits drawn at the cap are not all the same (1 in 81^3 if they were
+    // random and the test were unlucky).
+    QVERIFY(std::any_of(waits.cbegin() + 3, waits.cbegin() + 6,
+                        [&](int wait) { return wait != waits.at(2); }));
+    // Each attempt came no sooner than its wait: the waits were waited.
+    for (int i = 0; i + 1 < attemptsAt.size() && i < steps.size(); ++i)
+        QVERIFY(attemptsAt.at(i + 1) - attemptsAt.at(i) >= waits.at(i) - 1);
     QCOMPARE(client->status(), QStateSyncClient::Reconnecting);
     proxy.setRefusing(false);
     QSignalSpy joined(client.get(), &QStateSyncClient::joined);
@@ -394,7 +418,7 @@ void tst_ClientReliability::refusedUpdateIsRolledBack()
     QCOMPARE(heard.size(), 2);
     QCOMPARE(heard.at(1).first, QVariantMap({{"title", "before"}}));
     QCOMPARE(heard.at(1).second, QVariantMap({{"title", "forbidden"}}));
-    QCOMPARE(client->pendingUpdates(), 0);
+    QCOMPARE(client->pendingUpdateCount(), 0);
 }
 
 void tst_ClientReliability::modifiedUpdateIsCorrectedToTheServersValue()
@@ -437,7 +461,7 @@ void tst_ClientReliability::pessimisticClientShowsOnlyWhatTheServerSent()
     QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
     client->updateState(QJsonObject{{"title", "after"}});
     QCOMPARE(client->value().value("title").toString(), QStringLiteral("before"));
-    QCOMPARE(client->pendingUpdates(), 1);
+    QCOMPARE(client->pendingUpdateCount(), 1);
     QVERIFY(acknowledged.wait(Timeout));
     QCOMPARE(client->value().value("title").toString(), QStringLiteral("after"));
 }
@@ -453,7 +477,7 @@ void tst_ClientReliability::concurrentOptimisticUpdatesConverge()
         bob->updateState(QJsonObject{{"doc", QJsonObject{{"a", -i}, {"c", i}}}});
         bob->append("log", QJsonArray{i});
     }
-    QTRY_VERIFY_WITH_TIMEOUT(alice->pendingUpdates() == 0 && bob->pendingUpdates() == 0
+    QTRY_VERIFY_WITH_TIMEOUT(alice->pendingUpdateCount() == 0 && bob->pendingUpdateCount() == 0
                                      && alice->version() == server->versionOfState("s")
                                      && bob->version() == server->versionOfState("s"),
                              Timeout);
@@ -528,7 +552,7 @@ void tst_ClientReliability::closeDuringReconnectStopsAndFailsTheQueue()
     client->close();
     QCOMPARE(client->status(), QStateSyncClient::Unconnected);
     QCOMPARE(failed.count(), 1);
-    QCOMPARE(client->pendingUpdates(), 0);
+    QCOMPARE(client->pendingUpdateCount(), 0);
     const int accepted = proxy.acceptedCount();
     proxy.setRefusing(false);
     QSignalSpy statuses(client.get(), &QStateSyncClient::statusChanged);
@@ -590,7 +614,7 @@ void tst_ClientReliability::conflatedCatchUpsAndSnapshotsAcknowledgeWhatTheyIncl
     QCOMPARE(acknowledged.at(1).at(0).toLongLong(), second);
     QCOMPARE(acknowledged.at(1).at(1).toLongLong(), 9);
     QCOMPARE(client.version(), 9);
-    QCOMPARE(client.pendingUpdates(), 0);
+    QCOMPARE(client.pendingUpdateCount(), 0);
     QCOMPARE(fromClient.size(), 3); // no resync asked for
     const QJsonObject expected{
             {"n", 1}, {"doc", QJsonObject{{"a", 1}, {"b", 2}, {"c", 3}}}, {"other", true}};
@@ -613,11 +637,285 @@ void tst_ClientReliability::conflatedCatchUpsAndSnapshotsAcknowledgeWhatTheyIncl
                              {"requestIds", QJsonArray{third}}});
     QTRY_COMPARE(acknowledged.count(), 3);
     QCOMPARE(acknowledged.at(2).at(0).toLongLong(), third);
-    QCOMPARE(client.pendingUpdates(), 0);
+    QCOMPARE(client.pendingUpdateCount(), 0);
     QCOMPARE(client.version(), 14);
     // Shown once, not twice: the snapshot includes the append.
     QCOMPARE(client.jsonValue(), snapshot);
     QCOMPARE(joined.count(), 1);
+}
+
+// A value far larger than one frame: the server sends it in fragments, which the client
+// puts together (and counts as signs of life while they arrive).
+void tst_ClientReliability::largeValuesArriveInFragments()
+{
+    auto server = startServer();
+    const QString big(700 * 1024, QLatin1Char('b'));
+    createState(*server, "s", QJsonObject{{"big", big}});
+    auto client = joinedClient(*server, "alice", "s");
+    QCOMPARE(client->value().value("big").toString().size(), big.size());
+    auto other = joinedClient(*server, "bob", "s");
+    QSignalSpy updated(client.get(), &QStateSyncClient::stateUpdated);
+    other->updateState(QJsonObject{{"big", QString(300 * 1024, QLatin1Char('c'))}});
+    QVERIFY(updated.wait(Timeout));
+    QCOMPARE(client->jsonValue(), *server->valueOfState("s"));
+}
+
+void tst_ClientReliability::retryFromUpdateFailedAtALossIsQueued()
+{
+    auto server = startServer();
+    FaultProxy proxy(server->serverPort());
+    createState(*server, "s");
+    QPointer<QStateSyncUpdateRequest> held;
+    connect(server.get(), &QStateSyncer::updateRequested, this,
+            [&](QStateSyncUpdateRequest *request) {
+                if (request->updates().contains("held")) {
+                    request->defer(); // answered after the cut: in flight when it comes
+                    held = request;
+                }
+            });
+    auto client = quickClient(proxy.url(), "alice");
+    QVERIFY(joinAndWait(*client, "s"));
+    qint64 retried = 0;
+    connect(client.get(), &QStateSyncClient::updateFailed, this,
+            [&](qint64, QStateSync::Error error, const QString &) {
+                if (error == Error::ConnectionLost)
+                    retried = client->updateState(QJsonObject{{"retried", true}});
+            });
+    QSignalSpy seen(server.get(), &QStateSyncer::updateRequested);
+    client->updateState(QJsonObject{{"held", 1}});
+    QVERIFY(seen.wait(Timeout));
+    proxy.cutAll();
+    QTRY_VERIFY_WITH_TIMEOUT(retried != 0, Timeout);
+    QVERIFY(retried > 0); // queued for the rejoin, not written to the dead socket
+    QCOMPARE(client->pendingUpdateCount(), 1);
+    QVERIFY(held);
+    held->reject(QStringLiteral("too late"));
+    QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
+    QVERIFY(acknowledged.wait(Timeout));
+    QCOMPARE(acknowledged.at(0).at(0).toLongLong(), retried);
+    QCOMPARE(server->valueOfState("s")->value("retried").toBool(), true);
+}
+
+void tst_ClientReliability::updateFromUpdateFailedInsideCloseIsRefused()
+{
+    auto server = startServer();
+    createState(*server, "s");
+    connect(server.get(), &QStateSyncer::updateRequested, this,
+            [](QStateSyncUpdateRequest *request) { request->defer(); });
+    auto client = joinedClient(*server, "alice", "s");
+    qint64 fromSlot = 0;
+    connect(client.get(), &QStateSyncClient::updateFailed, this, [&] {
+        fromSlot = client->updateState(QJsonObject{{"late", 1}});
+    });
+    client->updateState(QJsonObject{{"n", 1}});
+    client->close();
+    QCOMPARE(fromSlot, -1);
+    QCOMPARE(client->error(), Error::NotConnected);
+    QCOMPARE(client->pendingUpdateCount(), 0);
+    QCOMPARE(client->status(), QStateSyncClient::Unconnected);
+}
+
+void tst_ClientReliability::closeFromASlotDuringAJoinStaysClosed()
+{
+    auto server = startServer();
+    createState(*server, "s");
+    createState(*server, "t");
+    connect(server.get(), &QStateSyncer::updateRequested, this,
+            [](QStateSyncUpdateRequest *request) { request->defer(); });
+    auto client = joinedClient(*server, "alice", "s");
+    QSignalSpy seen(server.get(), &QStateSyncer::updateRequested);
+    client->updateState(QJsonObject{{"n", 1}});
+    QVERIFY(seen.wait(Timeout));
+    connect(client.get(), &QStateSyncClient::updateFailed, this, [&] { client->close(); });
+    QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
+    QSignalSpy disconnected(client.get(), &QStateSyncClient::disconnected);
+    client->connectToState("t"); // the answer fails s's update, and the slot closes
+    QVERIFY(failed.wait(Timeout));
+    QCOMPARE(client->status(), QStateSyncClient::Unconnected);
+    QVERIFY(!client->isActive());
+    QCOMPARE(disconnected.count(), 1);
+    QSignalSpy statuses(client.get(), &QStateSyncClient::statusChanged);
+    QVERIFY(!statuses.wait(200));
+}
+
+void tst_ClientReliability::leavingWhileAJoinWaitsFailsWhatWaited()
+{
+    auto server = startServer();
+    createState(*server, "s");
+    QList<QPointer<QStateSyncJoinRequest>> held;
+    connect(server.get(), &QStateSyncer::joinRequested, this, [&](QStateSyncJoinRequest *request) {
+        request->defer();
+        held.append(request);
+    });
+    auto client = quickClient(urlOf(*server), "alice");
+    client->connectToState("s");
+    QTRY_COMPARE_WITH_TIMEOUT(held.size(), 1, Timeout);
+    QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
+    const qint64 id = client->updateState(QJsonObject{{"n", 1}});
+    QVERIFY(id > 0);
+    client->leaveState();
+    QCOMPARE(failed.count(), 1);
+    QCOMPARE(failed.at(0).at(0).toLongLong(), id);
+    QCOMPARE(failed.at(0).at(1).value<Error>(), Error::NotJoined);
+    QCOMPARE(client->pendingUpdateCount(), 0);
+    QTRY_COMPARE_WITH_TIMEOUT(client->status(), QStateSyncClient::Connected, Timeout);
+}
+
+void tst_ClientReliability::resyncWaitsForAJoinToAnotherState_data()
+{
+    QTest::addColumn<bool>("otherJoinFails");
+    QTest::addRow("the other join succeeds") << false;
+    QTest::addRow("the other join fails") << true;
+}
+
+// A gap in the versions of state a while a join to b is on its way: asking for a again
+// would move the client back. It waits: b's answer replaces the copy, or, if b refuses,
+// the client asks for a then.
+void tst_ClientReliability::resyncWaitsForAJoinToAnotherState()
+{
+    QFETCH(bool, otherJoinFails);
+    QWebSocketServer scripted(QStringLiteral("scripted"), QWebSocketServer::NonSecureMode);
+    scripted.setSupportedSubprotocols({QStringLiteral("qstatesync.v2")});
+    QVERIFY(scripted.listen(QHostAddress::LocalHost, 0));
+    QList<QJsonObject> fromClient;
+    QWebSocket *peer = nullptr;
+    connect(&scripted, &QWebSocketServer::newConnection, this, [&] {
+        peer = scripted.nextPendingConnection();
+        peer->setParent(&scripted);
+        connect(peer, &QWebSocket::textMessageReceived, this,
+                [&](const QString &text) { fromClient.append(parse(text)); });
+    });
+    const auto sendToClient = [&](int type, const QJsonObject &data) {
+        peer->sendTextMessage(compact(QJsonObject{{"type", type}, {"data", data}}));
+    };
+    QStateSyncClient client(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(scripted.serverPort())),
+                            "alice");
+    QSignalSpy joined(&client, &QStateSyncClient::joined);
+    client.connectToState("a");
+    QTRY_COMPARE(fromClient.size(), 1);
+    sendToClient(7,
+                 QJsonObject{{"state", QJsonObject{{"n", 1}}},
+                             {"stateIdentifier", "a"},
+                             {"version", 1}});
+    QVERIFY(joined.wait(Timeout));
+    client.connectToState("b");
+    QTRY_COMPARE(fromClient.size(), 2);
+    sendToClient(3, QJsonObject{{"updates", QJsonObject{{"n", 5}}}, {"version", 5}});
+    // Let the client read it: a marker message it must also ignore.
+    QSignalSpy errors(&client, &QStateSyncClient::errorOccurred);
+    sendToClient(25, QJsonObject{{"code", "invalid_message"}, {"message", "marker"}});
+    QVERIFY(errors.wait(Timeout));
+    QCOMPARE(fromClient.size(), 2); // no join of a in between
+    if (!otherJoinFails) {
+        sendToClient(7,
+                     QJsonObject{{"state", QJsonObject{{"m", 2}}},
+                                 {"stateIdentifier", "b"},
+                                 {"version", 3}});
+        QTRY_COMPARE(client.status(), QStateSyncClient::Joined);
+        QCOMPARE(client.stateIdentifier(), QStringLiteral("b"));
+        QCOMPARE(client.jsonValue(), QJsonObject({{"m", 2}}));
+        QCOMPARE(fromClient.size(), 2);
+        return;
+    }
+    sendToClient(
+            8,
+            QJsonObject{{"code", "state_not_found"}, {"message", "no"}, {"stateIdentifier", "b"}});
+    QTRY_COMPARE(fromClient.size(), 3);
+    QCOMPARE(fromClient.at(2).value("data").toObject().value("stateIdentifier").toString(),
+             QStringLiteral("a"));
+    sendToClient(7,
+                 QJsonObject{{"state", QJsonObject{{"n", 5}}},
+                             {"stateIdentifier", "a"},
+                             {"version", 5}});
+    QTRY_COMPARE(client.version(), 5);
+    QCOMPARE(client.stateIdentifier(), QStringLiteral("a"));
+    QCOMPARE(client.status(), QStateSyncClient::Joined);
+}
+
+void tst_ClientReliability::silentEndpointTimesOutAndTheNextIsTried()
+{
+    // Takes TCP connections and never answers the upgrade.
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost, 0));
+    auto server = startServer();
+    createState(*server, "s");
+    auto client = quickClient(QUrl(), "alice");
+    client->setConnectTimeout(200);
+    QCOMPARE(client->connectTimeout(), 200);
+    client->setUrls(
+            {QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(silent.serverPort())), urlOf(*server)});
+    QVERIFY(joinAndWait(*client, "s"));
+    QCOMPARE(client->currentUrl(), urlOf(*server));
+    QVERIFY(silent.hasPendingConnections() || silent.isListening());
+}
+
+void tst_ClientReliability::newTokenWhileAwayKeepsTheQueue()
+{
+    auto server = startServer();
+    FaultProxy proxy(server->serverPort());
+    createState(*server, "s");
+    QStringList tokens;
+    connect(server.get(), &QStateSyncer::authorizationRequested, this,
+            [&](QStateSyncAuthorizationRequest *request) {
+                tokens.append(request->token());
+                request->accept();
+            });
+    auto client = quickClient(proxy.url(), "alice");
+    client->setAccessToken("old");
+    QVERIFY(joinAndWait(*client, "s"));
+    proxy.setRefusing(true);
+    proxy.cutAll();
+    QTRY_COMPARE_WITH_TIMEOUT(client->status(), QStateSyncClient::Reconnecting, Timeout);
+    QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
+    QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
+    const qint64 id = client->updateState(QJsonObject{{"n", 1}});
+    client->setAccessToken("new");
+    QCOMPARE(failed.count(), 0);
+    proxy.setRefusing(false);
+    QVERIFY(acknowledged.wait(Timeout));
+    QCOMPARE(acknowledged.at(0).at(0).toLongLong(), id);
+    QCOMPARE(tokens.last(), QStringLiteral("new"));
+    QCOMPARE(failed.count(), 0);
+}
+
+void tst_ClientReliability::v1AppendsInARowAreAllKept()
+{
+    auto server = startServer();
+    createState(*server, "s", QJsonObject{{"list", QJsonArray{0}}});
+    QStateSyncClient client(urlOf(*server), "alice");
+    client.setRequestedProtocolVersion(QStateSyncClient::ProtocolV1);
+    QVERIFY(joinAndWait(client, "s"));
+    QCOMPARE(client.protocolVersion(), QStateSyncClient::ProtocolV1);
+    client.append("list", QJsonArray{1});
+    client.append("list", QJsonArray{2});
+    client.append("list", QJsonArray{3});
+    QTRY_COMPARE(server->valueOfState("s")->value("list").toArray(), QJsonArray({0, 1, 2, 3}));
+    QTRY_COMPARE(client.jsonValue().value("list").toArray(), QJsonArray({0, 1, 2, 3}));
+    // Once the server sent the key back, the copy is the base again.
+    QVERIFY(server->appendToState("s", QJsonObject{{"list", QJsonArray{4}}}));
+    QTRY_COMPARE(client.jsonValue().value("list").toArray().size(), 5);
+    client.append("list", QJsonArray{5});
+    QTRY_COMPARE(server->valueOfState("s")->value("list").toArray(),
+                 QJsonArray({0, 1, 2, 3, 4, 5}));
+}
+
+void tst_ClientReliability::givingUpMakesTheClientInactive()
+{
+    auto server = startServer();
+    FaultProxy proxy(server->serverPort());
+    createState(*server, "s");
+    auto client = quickClient(proxy.url(), "alice");
+    client->setAutoReconnect(false);
+    QVERIFY(joinAndWait(*client, "s"));
+    QSignalSpy activeChanged(client.get(), &QStateSyncClient::activeChanged);
+    proxy.cutAll();
+    QTRY_COMPARE_WITH_TIMEOUT(client->status(), QStateSyncClient::Unconnected, Timeout);
+    QVERIFY(!client->isActive());
+    QCOMPARE(activeChanged.count(), 1);
+    // Active again: it opens and rejoins.
+    QSignalSpy joined(client.get(), &QStateSyncClient::joined);
+    client->setActive(true);
+    QVERIFY(joined.wait(Timeout));
 }
 
 QTEST_MAIN(tst_ClientReliability)

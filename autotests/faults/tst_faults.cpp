@@ -146,12 +146,12 @@ void tst_Faults::daemonRestartedClientsComeBack()
     QVERIFY(daemon->waitForExit());
     QTRY_COMPARE_WITH_TIMEOUT(client.status(), QStateSyncClient::Reconnecting, Timeout);
     client.updateState(QJsonObject{{"offline", true}});
-    QCOMPARE(client.pendingUpdates(), 1);
+    QCOMPARE(client.pendingUpdateCount(), 1);
 
     daemon = std::make_unique<DaemonSupport::Daemon>(arguments);
     QVERIFY(daemon->start());
     QVERIFY(joined.wait(Timeout));
-    QTRY_COMPARE_WITH_TIMEOUT(client.pendingUpdates(), 0, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(client.pendingUpdateCount(), 0, Timeout);
     // A state in memory starts over with the process: the client follows the new server's
     // value (the key written before the crash went with it) and its queued update is in.
     QCOMPARE(client.value(), QVariantMap({{"offline", true}}));

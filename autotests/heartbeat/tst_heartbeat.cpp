@@ -107,11 +107,12 @@ void tst_Heartbeat::messagesAreASignOfLifeToo()
     const auto server = startServer();
     server->setHeartbeatInterval(300);
     createState(*server, "room");
+    // Declared before the peer, whose destruction still signals changed().
+    int answered = 0;
     RawTcpPeer chatty({true, false, 0});
     QVERIFY(chatty.open(server->serverPort(), "chatty"));
     chatty.join("room");
     QVERIFY(!chatty.take(7).isEmpty());
-    int answered = 0;
     connect(&chatty, &RawTcpPeer::changed, this, [&] {
         while (answered < chatty.pingsReceived) {
             ++answered;

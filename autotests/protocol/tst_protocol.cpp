@@ -21,6 +21,7 @@ private Q_SLOTS:
     void nestingLimitIsTheWholeMessage();
     void encodersProduceTheDocumentedShapes();
     void broadcastAddsRequestIdOnlyWhenAsked();
+    void largeMessagesAreSentInFragments();
     void textFrameLengths_data();
     void textFrameLengths();
     void errorCodesRoundTrip();
@@ -224,6 +225,40 @@ void tst_Protocol::broadcastAddsRequestIdOnlyWhenAsked()
     const Broadcast append(MessageType::StateAppended, QJsonObject{{"m", QJsonArray{1}}}, 1);
     QCOMPARE(parse(append.message()),
              parse(R"({"type":22,"data":{"appends":{"m":[1]},"version":1}})"));
+}
+
+void tst_Protocol::largeMessagesAreSentInFragments()
+{
+    // 3 whole fragments and a short one: text without FIN, continuations, FIN on the last.
+    QByteArray payload(3 * MaxFramePayload + 100, 'x');
+    for (qsizetype i = 0; i < payload.size(); i += 7)
+        payload[i] = char('a' + i % 26);
+    const QByteArray bytes = textFrame(payload);
+    QByteArray reassembled;
+    QList<int> firstBytes;
+    qsizetype offset = 0;
+    while (offset < bytes.size()) {
+        const uchar first = uchar(bytes.at(offset));
+        const uchar lengthByte = uchar(bytes.at(offset + 1));
+        QVERIFY(lengthByte & 0x7f); // never masked, never empty
+        qsizetype header = 2;
+        quint64 length = lengthByte;
+        if (lengthByte == 126 || lengthByte == 127) {
+            header = lengthByte == 126 ? 4 : 10;
+            length = 0;
+            for (qsizetype i = 2; i < header; ++i)
+                length = (length << 8) | uchar(bytes.at(offset + i));
+        }
+        QVERIFY(length <= quint64(MaxFramePayload));
+        firstBytes.append(first);
+        reassembled += bytes.mid(offset + header, qsizetype(length));
+        offset += header + qsizetype(length);
+    }
+    QCOMPARE(offset, bytes.size());
+    QCOMPARE(firstBytes, QList<int>({0x01, 0x00, 0x00, 0x80}));
+    QCOMPARE(reassembled, payload);
+    // Up to the limit, one frame.
+    QCOMPARE(uchar(textFrame(QByteArray(MaxFramePayload, 'y')).at(0)), uchar(0x81));
 }
 
 void tst_Protocol::textFrameLengths_data()

@@ -165,11 +165,11 @@ Item {
             // Shown at once, sent once the client is back.
             client.updateState({ n: 5 })
             compare(client.state.n, 5)
-            compare(client.pendingUpdates, 1)
+            compare(client.pendingUpdateCount, 1)
             compare(roamingIndicator.statusText, "Reconnecting… (1 change(s) waiting)")
             restartable.running = true
             tryCompare(client, "status", StateSyncClient.Joined)
-            tryCompare(client, "pendingUpdates", 0)
+            tryCompare(client, "pendingUpdateCount", 0)
             compare(restartable.valueOfState("roaming").n, 5)
             compare(client.serverValue().n, 5)
             verify(client.reconnectAttempt === 0)

@@ -379,9 +379,9 @@ void tst_QStateSyncClient::qmlWriteToTheMapSendsAnUpdate()
     // The map shows the write at once (optimistic update); the server confirms it.
     QCOMPARE(writer->state()->value("title").toString(), QStringLiteral("from qml"));
     QCOMPARE(writer->jsonServerValue().value("title").toString(), QStringLiteral("before"));
-    QCOMPARE(writer->pendingUpdates(), 1);
+    QCOMPARE(writer->pendingUpdateCount(), 1);
     QVERIFY(acknowledged.wait(Timeout));
-    QCOMPARE(writer->pendingUpdates(), 0);
+    QCOMPARE(writer->pendingUpdateCount(), 0);
     QCOMPARE(writer->jsonServerValue().value("title").toString(), QStringLiteral("from qml"));
     QCOMPARE(writer->state()->value("title").toString(), QStringLiteral("from qml"));
     QTRY_COMPARE(reader->state()->value("title").toString(), QStringLiteral("from qml"));
