@@ -299,9 +299,12 @@ QJsonValue jsonFromVariant(const QVariant &value)
 
     Setting it to \c true opens the connection from the event loop, so that every
     property set together with it (in C++ right after, or in the same QML object
-    declaration) is in place first; \c false closes it. open() and close() set it too.
-    While active, a change of url, clientIdentifier or accessToken reconnects with the
-    new values. Default: \c false.
+    declaration) is in place first; \c false closes it. open() and close() set it too,
+    and so does the client when it gives up (the server refused it, or the connection was
+    lost with autoReconnect off), so that setting it again opens anew. While active, a
+    change of urls, clientIdentifier or accessToken reconnects with the new values:
+    updates in flight fail with QStateSync::Error::ConnectionLost, queued ones are kept
+    and sent after the rejoin. Default: \c false.
 */
 
 /*!
@@ -984,7 +987,9 @@ void QStateSyncClient::open()
 }
 
 /*!
-    Closes the connection. The client keeps the last value it had.
+    Closes the connection and stops reconnecting. The client keeps the last value it had.
+    Every update not acknowledged yet, queued or sent, fails with
+    QStateSync::Error::ConnectionFailed (those sent may have been applied).
 */
 void QStateSyncClient::close()
 {
@@ -1044,7 +1049,9 @@ void QStateSyncClient::connectToState(const QString &stateIdentifier)
 }
 
 /*!
-    Leaves the joined state; left() follows. Needs protocol v2: with a v1 server,
+    Leaves the joined state; left() follows. Updates queued for a state the client was
+    still joining or rejoining fail with QStateSync::Error::NotJoined; those sent fail the
+    same way when the server confirms the leave. Needs protocol v2: with a v1 server,
     errorOccurred() reports QStateSync::Error::UnsupportedMessageType and nothing changes.
 */
 void QStateSyncClient::leaveState()
