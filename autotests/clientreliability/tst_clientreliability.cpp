@@ -37,6 +37,15 @@ std::unique_ptr<QStateSyncClient> quickClient(const QUrl &url, const QString &id
     return client;
 }
 
+// Cuts the client's connection and lets no new one through: the client is Reconnecting.
+bool cutOff(FaultProxy &proxy, QStateSyncClient &client)
+{
+    proxy.setRefusing(true);
+    proxy.cutAll();
+    return QTest::qWaitFor(
+            [&] { return client.status() == QStateSyncClient::Reconnecting; }, Timeout);
+}
+
 bool joinAndWait(QStateSyncClient &client, const QString &state)
 {
     QSignalSpy joined(&client, &QStateSyncClient::joined);
@@ -128,9 +137,7 @@ void tst_ClientReliability::listenersHearExactlyWhatChangedWhileAway()
                                    });
 
     // Cut without a close frame; the server changes the state while the client is away.
-    proxy.setRefusing(true);
-    proxy.cutAll();
-    QTRY_COMPARE_WITH_TIMEOUT(client->status(), QStateSyncClient::Reconnecting, Timeout);
+    QVERIFY(cutOff(proxy, *client));
     QTRY_COMPARE_WITH_TIMEOUT(server->clientsOfState("s").size(), 0, Timeout);
     QVERIFY(server->updateStateValue("s", QJsonObject{{"changed", 2}}));
     QVERIFY(server->updateStateValue("s", QJsonObject{{"removed", QJsonValue::Null}}));
@@ -170,9 +177,7 @@ void tst_ClientReliability::updatesMadeWhileAwayAreQueuedAndSentAfterTheRejoin()
     auto client = quickClient(proxy.url(), "alice");
     QVERIFY(joinAndWait(*client, "s"));
 
-    proxy.setRefusing(true);
-    proxy.cutAll();
-    QTRY_COMPARE_WITH_TIMEOUT(client->status(), QStateSyncClient::Reconnecting, Timeout);
+    QVERIFY(cutOff(proxy, *client));
     QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
     QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
     const qint64 first = client->updateState(QJsonObject{{"title", "offline"}});
@@ -209,9 +214,7 @@ void tst_ClientReliability::theQueueIsBoundedAndOverflowIsReported()
     client->setMaxQueuedUpdates(2);
     QCOMPARE(client->maxQueuedUpdates(), 2);
     QVERIFY(joinAndWait(*client, "s"));
-    proxy.setRefusing(true);
-    proxy.cutAll();
-    QTRY_COMPARE_WITH_TIMEOUT(client->status(), QStateSyncClient::Reconnecting, Timeout);
+    QVERIFY(cutOff(proxy, *client));
 
     QSignalSpy errors(client.get(), &QStateSyncClient::errorOccurred);
     QVERIFY(client->updateState(QJsonObject{{"n", 1}}) > 0);
@@ -235,9 +238,7 @@ void tst_ClientReliability::queuedUpdatesFailWhenTheClientGivesUp()
     createState(*server, "s");
     auto client = quickClient(proxy.url(), "alice");
     QVERIFY(joinAndWait(*client, "s"));
-    proxy.setRefusing(true);
-    proxy.cutAll();
-    QTRY_COMPARE_WITH_TIMEOUT(client->status(), QStateSyncClient::Reconnecting, Timeout);
+    QVERIFY(cutOff(proxy, *client));
     QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
     const qint64 id = client->updateState(QJsonObject{{"n", 1}});
     QVERIFY(id > 0);
@@ -544,9 +545,7 @@ void tst_ClientReliability::closeDuringReconnectStopsAndFailsTheQueue()
     createState(*server, "s");
     auto client = quickClient(proxy.url(), "alice");
     QVERIFY(joinAndWait(*client, "s"));
-    proxy.setRefusing(true);
-    proxy.cutAll();
-    QTRY_COMPARE_WITH_TIMEOUT(client->status(), QStateSyncClient::Reconnecting, Timeout);
+    QVERIFY(cutOff(proxy, *client));
     QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
     QVERIFY(client->updateState(QJsonObject{{"n", 1}}) > 0);
     client->close();
@@ -565,22 +564,10 @@ void tst_ClientReliability::closeDuringReconnectStopsAndFailsTheQueue()
 // and the version jump is not a gap.
 void tst_ClientReliability::conflatedCatchUpsAndSnapshotsAcknowledgeWhatTheyInclude()
 {
-    QWebSocketServer scripted(QStringLiteral("scripted"), QWebSocketServer::NonSecureMode);
-    scripted.setSupportedSubprotocols({QStringLiteral("qstatesync.v2")});
-    QVERIFY(scripted.listen(QHostAddress::LocalHost, 0));
-    QList<QJsonObject> fromClient;
-    QWebSocket *peer = nullptr;
-    connect(&scripted, &QWebSocketServer::newConnection, this, [&] {
-        peer = scripted.nextPendingConnection();
-        peer->setParent(&scripted);
-        connect(peer, &QWebSocket::textMessageReceived, this,
-                [&](const QString &text) { fromClient.append(parse(text)); });
-    });
-    const auto sendToClient = [&](int type, const QJsonObject &data) {
-        peer->sendTextMessage(compact(QJsonObject{{"type", type}, {"data", data}}));
-    };
-    QStateSyncClient client(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(scripted.serverPort())),
-                            "alice");
+    ScriptedServer scripted;
+    QList<QJsonObject> &fromClient = scripted.fromClient;
+    const auto sendToClient = [&](int type, const QJsonObject &data) { scripted.send(type, data); };
+    QStateSyncClient client(scripted.url(), "alice");
     QSignalSpy joined(&client, &QStateSyncClient::joined);
     QSignalSpy acknowledged(&client, &QStateSyncClient::updateAcknowledged);
     QList<Call> heard;
@@ -774,22 +761,10 @@ void tst_ClientReliability::resyncWaitsForAJoinToAnotherState_data()
 void tst_ClientReliability::resyncWaitsForAJoinToAnotherState()
 {
     QFETCH(bool, otherJoinFails);
-    QWebSocketServer scripted(QStringLiteral("scripted"), QWebSocketServer::NonSecureMode);
-    scripted.setSupportedSubprotocols({QStringLiteral("qstatesync.v2")});
-    QVERIFY(scripted.listen(QHostAddress::LocalHost, 0));
-    QList<QJsonObject> fromClient;
-    QWebSocket *peer = nullptr;
-    connect(&scripted, &QWebSocketServer::newConnection, this, [&] {
-        peer = scripted.nextPendingConnection();
-        peer->setParent(&scripted);
-        connect(peer, &QWebSocket::textMessageReceived, this,
-                [&](const QString &text) { fromClient.append(parse(text)); });
-    });
-    const auto sendToClient = [&](int type, const QJsonObject &data) {
-        peer->sendTextMessage(compact(QJsonObject{{"type", type}, {"data", data}}));
-    };
-    QStateSyncClient client(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(scripted.serverPort())),
-                            "alice");
+    ScriptedServer scripted;
+    QList<QJsonObject> &fromClient = scripted.fromClient;
+    const auto sendToClient = [&](int type, const QJsonObject &data) { scripted.send(type, data); };
+    QStateSyncClient client(scripted.url(), "alice");
     QSignalSpy joined(&client, &QStateSyncClient::joined);
     client.connectToState("a");
     QTRY_COMPARE(fromClient.size(), 1);
@@ -863,9 +838,7 @@ void tst_ClientReliability::newTokenWhileAwayKeepsTheQueue()
     auto client = quickClient(proxy.url(), "alice");
     client->setAccessToken("old");
     QVERIFY(joinAndWait(*client, "s"));
-    proxy.setRefusing(true);
-    proxy.cutAll();
-    QTRY_COMPARE_WITH_TIMEOUT(client->status(), QStateSyncClient::Reconnecting, Timeout);
+    QVERIFY(cutOff(proxy, *client));
     QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
     QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
     const qint64 id = client->updateState(QJsonObject{{"n", 1}});

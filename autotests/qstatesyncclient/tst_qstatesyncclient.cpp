@@ -501,23 +501,11 @@ void tst_QStateSyncClient::versionGapTriggersResync()
 {
     // A scripted server: it skips versions, as a server that dropped messages for a slow
     // client would, and answers the client's resync with the current value.
-    QWebSocketServer scripted(QStringLiteral("scripted"), QWebSocketServer::NonSecureMode);
-    scripted.setSupportedSubprotocols({QStringLiteral("qstatesync.v2")});
-    QVERIFY(scripted.listen(QHostAddress::LocalHost, 0));
-    QList<QJsonObject> fromClient;
-    QWebSocket *peer = nullptr;
-    connect(&scripted, &QWebSocketServer::newConnection, this, [&] {
-        peer = scripted.nextPendingConnection();
-        peer->setParent(&scripted);
-        connect(peer, &QWebSocket::textMessageReceived, this,
-                [&](const QString &text) { fromClient.append(parse(text)); });
-    });
-    auto sendToClient = [&](int type, const QJsonObject &data) {
-        peer->sendTextMessage(compact(QJsonObject{{"type", type}, {"data", data}}));
-    };
+    ScriptedServer scripted;
+    QList<QJsonObject> &fromClient = scripted.fromClient;
+    const auto sendToClient = [&](int type, const QJsonObject &data) { scripted.send(type, data); };
 
-    QStateSyncClient client(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(scripted.serverPort())),
-                            "alice");
+    QStateSyncClient client(scripted.url(), "alice");
     QSignalSpy joined(&client, &QStateSyncClient::joined);
     QList<QPair<QVariantMap, QVariantMap>> heard;
     client.addStateUpdateListener("l",

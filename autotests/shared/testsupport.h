@@ -23,6 +23,7 @@
 #include <QtTest/qtest.h>
 #include <QtWebSockets/qwebsocket.h>
 #include <QtWebSockets/qwebsockethandshakeoptions.h>
+#include <QtWebSockets/qwebsocketserver.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -227,6 +228,38 @@ public:
     QStringList texts; // every message as it came, in order, also those taken
     int binaryReceived = 0;
     bool failed = false;
+};
+
+// A v2 WebSocket server the test scripts by hand: it records what the client sends and
+// sends what the test tells it to, to put a client in situations a QStateSyncer only
+// reaches under load (version gaps, conflated catch-ups, answers in a chosen order).
+class ScriptedServer
+{
+public:
+    ScriptedServer()
+        : server(QStringLiteral("scripted"), QWebSocketServer::NonSecureMode)
+    {
+        server.setSupportedSubprotocols({QStringLiteral("qstatesync.v2")});
+        if (!server.listen(QHostAddress::LocalHost, 0))
+            qFatal("scripted server cannot listen");
+        QObject::connect(&server, &QWebSocketServer::newConnection, &server, [this] {
+            peer = server.nextPendingConnection();
+            peer->setParent(&server);
+            QObject::connect(peer, &QWebSocket::textMessageReceived, &server,
+                             [this](const QString &text) { fromClient.append(parse(text)); });
+        });
+    }
+
+    QUrl url() const { return QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(server.serverPort())); }
+    void send(int type, const QJsonObject &data)
+    {
+        peer->sendTextMessage(compact(
+                QJsonObject{{QStringLiteral("type"), type}, {QStringLiteral("data"), data}}));
+    }
+
+    QWebSocketServer server;
+    QWebSocket *peer = nullptr;
+    QList<QJsonObject> fromClient;
 };
 
 // The status line and head of the server's answer to a hand-written upgrade request.
