@@ -42,8 +42,8 @@ bool cutOff(FaultProxy &proxy, QStateSyncClient &client)
 {
     proxy.setRefusing(true);
     proxy.cutAll();
-    return QTest::qWaitFor(
-            [&] { return client.status() == QStateSyncClient::Reconnecting; }, Timeout);
+    return QTest::qWaitFor([&] { return client.status() == QStateSyncClient::Reconnecting; },
+                           Timeout);
 }
 
 bool joinAndWait(QStateSyncClient &client, const QString &state)
