@@ -702,7 +702,7 @@ void QStateSyncClient::setMaxQueuedUpdates(int count)
 
 int QStateSyncClient::pendingUpdateCount() const
 {
-    return d->copy.unacknowledgedCount();
+    return d->copy.pendingCount();
 }
 
 QString QStateSyncClient::clientIdentifier() const
@@ -891,7 +891,9 @@ qint64 QStateSyncClient::updateState(const QVariantMap &updates)
 
     With a deep-merging state only the path is sent (down to the first array on the way,
     which is sent whole); with a shallow state or a v1 server the whole top-level value
-    is sent. With a deep-merging state a null \a value deletes the key.
+    is sent. With a deep-merging state a null \a value deletes the key, and an object
+    \a value is merged into the object at \a path (it travels as a merge patch), so keys it
+    does not name stay; to replace an object, set the keys to drop to null as well.
 
     \snippet snippets/client.cpp nested
 */

@@ -243,7 +243,10 @@ void QStateSyncClientPrivate::failWhere(const std::function<bool(const Operation
     notify(diff);
     Q_EMIT q->pendingUpdateCountChanged();
     for (const Operation &operation : failed) {
-        if (!operation.acknowledged)
+        // Confirmed while a resync waited: the server applied it, whatever stops the wait.
+        if (operation.acknowledged)
+            Q_EMIT q->updateAcknowledged(operation.requestId, operation.acknowledgedVersion);
+        else
             Q_EMIT q->updateFailed(operation.requestId, code, message);
     }
 }
@@ -320,6 +323,7 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
     const QString identifier = data.value(QLatin1String("stateIdentifier")).toString(desiredState);
     const QString previousState = std::exchange(joinedState, identifier);
     resyncDeferred = false;
+    resyncAskedFor.clear();
     // Slots of the signals below may close or move the client: stop when one did.
     const quint64 current = generation;
     // What was sent in another state will not be acknowledged here, and what waited for a
@@ -355,6 +359,18 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
             = copy.stateIdentifier() == identifier ? ownRequestIds(data) : QList<qint64>();
     for (qint64 requestId : included)
         copy.findPending(requestId)->acknowledged = true;
+    // Those and the ones acknowledged while a resync waited for this value leave with the
+    // reset below; their acknowledgements are told once the copy holds the value.
+    QList<QPair<qint64, qint64>> confirmed;
+    if (copy.stateIdentifier() == identifier) {
+        for (const Operation &operation : copy.pending()) {
+            if (operation.acknowledged) {
+                confirmed.append({operation.requestId,
+                                  operation.acknowledgedVersion >= 0 ? operation.acknowledgedVersion
+                                                                     : newVersion});
+            }
+        }
+    }
 
     if (copy.stateIdentifier() == identifier) {
         // Back in the same state (a resync, or a rejoin): tell listeners what changed.
@@ -364,8 +380,8 @@ void QStateSyncClientPrivate::handleEstablished(const QJsonObject &data)
             Q_EMIT q->versionChanged();
         notify(diff);
         Q_EMIT q->pendingUpdateCountChanged();
-        for (qint64 requestId : included)
-            Q_EMIT q->updateAcknowledged(requestId, newVersion);
+        for (const auto &[requestId, version] : std::as_const(confirmed))
+            Q_EMIT q->updateAcknowledged(requestId, version);
     } else {
         copy.reset(identifier, newValue, newVersion);
         showNewState();
@@ -414,6 +430,7 @@ void QStateSyncClientPrivate::resync()
         resyncDeferred = true;
         return;
     }
+    resyncAskedFor = joinedState;
     sendText(encodeConnectToState(joinedState));
 }
 
@@ -444,13 +461,12 @@ void QStateSyncClientPrivate::handleChange(int type, const QJsonObject &data)
     const qint64 messageVersion = data.value(QLatin1String("version")).toInteger(-1);
     if (resyncing) {
         // The whole value on its way includes these changes: the operations stay visible
-        // until it arrives, and are acknowledged now.
-        for (qint64 requestId : own)
-            copy.findPending(requestId)->acknowledged = true;
-        if (!own.isEmpty())
-            Q_EMIT q->pendingUpdateCountChanged();
-        for (qint64 requestId : own)
-            Q_EMIT q->updateAcknowledged(requestId, messageVersion);
+        // (and pending) until it arrives, and are acknowledged then.
+        for (qint64 requestId : own) {
+            Operation *operation = copy.findPending(requestId);
+            operation->acknowledged = true;
+            operation->acknowledgedVersion = messageVersion;
+        }
         return;
     }
     if (!versionInSequence(data))
@@ -519,6 +535,13 @@ void QStateSyncClientPrivate::handleJoinError(const QJsonObject &data)
     const Error code = errorOf(data, Error::JoinRefused);
     const QString message = data.value(QLatin1String("message")).toString();
     const QString identifier = data.value(QLatin1String("stateIdentifier")).toString(desiredState);
+    if (identifier == resyncAskedFor && identifier != desiredState && identifier != joinedState) {
+        // The answer to a resync of a state the client has left since (it was removed):
+        // stateRemoved() said so already.
+        resyncAskedFor.clear();
+        qCDebug(lcStateSyncClient) << "resync of" << identifier << "answered with" << message;
+        return;
+    }
     setError(code, message);
     if (identifier != desiredState) {
         // The answer to a join the application has replaced since: the one asked last

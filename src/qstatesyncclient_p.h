@@ -118,6 +118,9 @@ public:
     // A resync was needed while a join to another state was on its way: it is sent if
     // that join fails and the client stays where it was.
     bool resyncDeferred = false;
+    // The state a resync asked for: an error answering it, once the client left that
+    // state (it was removed meanwhile), is not an error of the application's.
+    QString resyncAskedFor;
 
     QStateSyncLocalCopy copy;
     // v1: the whole arrays this client sent for its appends, until the server sends the

@@ -183,9 +183,3 @@ QStateSyncLocalCopy::Operation *QStateSyncLocalCopy::findPending(qint64 requestI
     }
     return nullptr;
 }
-
-int QStateSyncLocalCopy::unacknowledgedCount() const
-{
-    return int(std::count_if(m_pending.cbegin(), m_pending.cend(),
-                             [](const Operation &operation) { return !operation.acknowledged; }));
-}

@@ -45,6 +45,8 @@ public:
         // The server confirmed it while the client waited for a whole new value, which
         // includes it: it shows until that value arrives, then leaves.
         bool acknowledged = false;
+        // The version the server gave it, when acknowledged (-1: the whole value's).
+        qint64 acknowledgedVersion = -1;
     };
 
     struct Diff
@@ -88,8 +90,9 @@ public:
     QList<Operation> takePending(Predicate predicate, Diff *diff);
 
     const QList<Operation> &pending() const { return m_pending; }
-    // How many operations wait for the server: queued, or sent and not acknowledged.
-    int unacknowledgedCount() const;
+    // How many operations wait for the server: queued, sent and not acknowledged, or
+    // acknowledged while the whole value that includes them is still on its way.
+    int pendingCount() const { return int(m_pending.size()); }
     Operation *findPending(qint64 requestId);
 
 private:

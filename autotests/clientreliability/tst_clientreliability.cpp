@@ -87,6 +87,8 @@ private Q_SLOTS:
     void newTokenWhileAwayKeepsTheQueue();
     void v1AppendsInARowAreAllKept();
     void givingUpMakesTheClientInactive();
+    void acknowledgementDuringAResyncComesWithTheNewValue();
+    void resyncOfARemovedStateIsNotAJoinFailure();
 };
 
 void tst_ClientReliability::reconnectsAfterTheServerRestartsAndResyncs()
@@ -889,6 +891,77 @@ void tst_ClientReliability::givingUpMakesTheClientInactive()
     QSignalSpy joined(client.get(), &QStateSyncClient::joined);
     client->setActive(true);
     QVERIFY(joined.wait(Timeout));
+}
+
+// The echo of the client's own update arrives while it waits for a whole new value (after
+// a gap): the update is acknowledged once that value is in the copy, not before, so
+// version() and pendingUpdateCount agree with what updateAcknowledged() says.
+void tst_ClientReliability::acknowledgementDuringAResyncComesWithTheNewValue()
+{
+    ScriptedServer scripted;
+    QStateSyncClient client(scripted.url(), "alice");
+    QSignalSpy joined(&client, &QStateSyncClient::joined);
+    QSignalSpy acknowledged(&client, &QStateSyncClient::updateAcknowledged);
+    client.connectToState("s");
+    QTRY_COMPARE(scripted.fromClient.size(), 1);
+    scripted.send(7,
+                  QJsonObject{{"state", QJsonObject{{"n", 0}}},
+                              {"stateIdentifier", "s"},
+                              {"version", 1}});
+    QVERIFY(joined.wait(Timeout));
+    const qint64 id = client.updateState(QJsonObject{{"mine", true}});
+    QTRY_COMPARE(scripted.fromClient.size(), 2);
+    scripted.send(3, QJsonObject{{"updates", QJsonObject{{"n", 5}}}, {"version", 5}}); // a gap
+    QTRY_COMPARE(scripted.fromClient.size(), 3); // the resync
+    QCOMPARE(scripted.fromClient.at(2).value("type").toInt(), 2);
+    scripted.send(3,
+                  QJsonObject{{"updates", QJsonObject{{"mine", true}}},
+                              {"version", 6},
+                              {"requestId", id}});
+    QSignalSpy errors(&client, &QStateSyncClient::errorOccurred);
+    scripted.send(25, QJsonObject{{"code", "invalid_message"}, {"message", "marker"}});
+    QVERIFY(errors.wait(Timeout));
+    QCOMPARE(acknowledged.count(), 0);
+    QCOMPARE(client.pendingUpdateCount(), 1);
+    QCOMPARE(client.value().value("mine").toBool(), true);
+    scripted.send(7,
+                  QJsonObject{{"state", QJsonObject{{"n", 5}, {"mine", true}}},
+                              {"stateIdentifier", "s"},
+                              {"version", 6}});
+    QVERIFY(acknowledged.wait(Timeout));
+    QCOMPARE(acknowledged.at(0).at(0).toLongLong(), id);
+    QCOMPARE(acknowledged.at(0).at(1).toLongLong(), 6);
+    QCOMPARE(client.version(), 6);
+    QCOMPARE(client.pendingUpdateCount(), 0);
+    QCOMPARE(client.jsonValue(), client.jsonServerValue());
+}
+
+void tst_ClientReliability::resyncOfARemovedStateIsNotAJoinFailure()
+{
+    ScriptedServer scripted;
+    QStateSyncClient client(scripted.url(), "alice");
+    QSignalSpy joined(&client, &QStateSyncClient::joined);
+    client.connectToState("s");
+    QTRY_COMPARE(scripted.fromClient.size(), 1);
+    scripted.send(7,
+                  QJsonObject{{"state", QJsonObject{}}, {"stateIdentifier", "s"}, {"version", 1}});
+    QVERIFY(joined.wait(Timeout));
+    scripted.send(3, QJsonObject{{"updates", QJsonObject{{"n", 5}}}, {"version", 5}}); // a gap
+    QTRY_COMPARE(scripted.fromClient.size(), 2); // the resync
+    QSignalSpy removed(&client, &QStateSyncClient::stateRemoved);
+    QSignalSpy joinFailed(&client, &QStateSyncClient::joinFailed);
+    QSignalSpy errors(&client, &QStateSyncClient::errorOccurred);
+    scripted.send(24, QJsonObject{{"stateIdentifier", "s"}, {"reason", "removed"}});
+    scripted.send(8,
+                  QJsonObject{{"code", "state_not_found"},
+                              {"message", "State s does not exist or may not be joined"},
+                              {"stateIdentifier", "s"}});
+    scripted.send(25, QJsonObject{{"code", "invalid_message"}, {"message", "marker"}});
+    QVERIFY(errors.wait(Timeout));
+    QCOMPARE(removed.count(), 1);
+    QCOMPARE(joinFailed.count(), 0);
+    QCOMPARE(errors.count(), 1); // the marker only
+    QCOMPARE(client.status(), QStateSyncClient::Connected);
 }
 
 QTEST_MAIN(tst_ClientReliability)
