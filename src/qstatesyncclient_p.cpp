@@ -421,6 +421,14 @@ bool QStateSyncClientPrivate::versionInSequence(const QJsonObject &data)
     return false;
 }
 
+void QStateSyncClientPrivate::forgetMembership()
+{
+    joinedState.clear();
+    resyncing = false;
+    resyncDeferred = false;
+    presence->clear();
+}
+
 void QStateSyncClientPrivate::resync()
 {
     resyncing = true;
@@ -643,10 +651,7 @@ void QStateSyncClientPrivate::handleRemoved(const QJsonObject &data)
         return;
     const auto reason
             = QStateSync::removalReasonFromName(data.value(QLatin1String("reason")).toString());
-    joinedState.clear();
-    resyncing = false;
-    resyncDeferred = false;
-    presence->clear();
+    forgetMembership();
     if (desiredState == identifier) {
         setDesiredState(QString());
         setStatus(QStateSyncClient::Connected);

@@ -45,6 +45,11 @@ public:
     // Drops the connection to open it again: what was sent fails with ConnectionLost,
     // the queue stays.
     void takeDown(const QString &inFlightMessage);
+    // The connection ends (closed, lost or taken down): timers stop, membership goes, and
+    // generation moves on so that handlers running now stop.
+    void endSession();
+    // Not in a state any more: no joined state, no resync, no presence.
+    void forgetMembership();
     QUrl currentUrl() const;
     void setReconnectAttempt(int attempt);
 

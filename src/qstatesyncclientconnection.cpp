@@ -98,17 +98,10 @@ void QStateSyncClientPrivate::reconnectIfActive()
 void QStateSyncClientPrivate::takeDown(const QString &inFlightMessage)
 {
     const bool wasConnected = isOpen(status);
-    ++generation;
-    reconnectTimer->stop();
-    heartbeatTimer->stop();
-    attemptTimer->stop();
+    endSession();
     closing = true;
     socket->abort();
     closing = false;
-    joinedState.clear();
-    resyncing = false;
-    resyncDeferred = false;
-    presence->clear();
     // The status goes first: a slot that sends an update from updateFailed() finds it
     // queued (or refused), not written to the socket just taken down.
     setStatus(QStateSyncClient::Reconnecting);
@@ -170,19 +163,12 @@ void QStateSyncClientPrivate::startAttempt(QStateSyncClient::Status attemptStatu
 void QStateSyncClientPrivate::close()
 {
     const bool wasConnected = isOpen(status);
-    ++generation;
+    endSession();
     closing = true;
-    reconnectTimer->stop();
-    heartbeatTimer->stop();
-    attemptTimer->stop();
     if (socket->state() == QAbstractSocket::ConnectedState)
         socket->close();
     else
         socket->abort();
-    joinedState.clear();
-    resyncing = false;
-    resyncDeferred = false;
-    presence->clear();
     setReconnectAttempt(0);
     // The status goes first: an update sent from a slot of updateFailed() is refused.
     setStatus(QStateSyncClient::Unconnected);
@@ -191,6 +177,16 @@ void QStateSyncClientPrivate::close()
                    QStringLiteral("The client closed before the server acknowledged the update"));
     if (wasConnected && current == generation)
         Q_EMIT q->disconnected();
+}
+
+void QStateSyncClientPrivate::endSession()
+{
+    ++generation;
+    reconnectTimer->stop();
+    heartbeatTimer->stop();
+    attemptTimer->stop();
+    forgetMembership();
+    resyncAskedFor.clear();
 }
 
 bool QStateSyncClientPrivate::mayReconnect() const
@@ -289,12 +285,7 @@ void QStateSyncClientPrivate::connectionLost()
     const QString reason
             = lossReason.isEmpty() ? QStringLiteral("The connection was lost") : lossReason;
     qCInfo(lcStateSyncClient).noquote() << reason;
-    ++generation;
-    attemptTimer->stop();
-    joinedState.clear();
-    resyncing = false;
-    resyncDeferred = false;
-    presence->clear();
+    endSession();
     // The status goes first: an update sent from a slot of updateFailed() is queued for
     // the rejoin (or refused when the client gives up), never written to a dead socket.
     const bool reconnect = mayReconnect();
