@@ -86,6 +86,34 @@ inline QString compact(const QJsonObject &object)
     return QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
 }
 
+// Waits until predicate holds, looking again at every emission of object's signal
+// changed, and every 100 ms in any case (not every change of a socket is signalled).
+template<typename Object, typename Predicate>
+bool waitUntilSignalled(Object *object, void (Object::*changed)(), Predicate predicate,
+                        int timeout = Timeout)
+{
+    QDeadlineTimer deadline(timeout);
+    while (!predicate()) {
+        if (deadline.hasExpired())
+            return false;
+        QSignalSpy spy(object, changed);
+        spy.wait(int(std::clamp<qint64>(deadline.remainingTime(), 1, 100)));
+    }
+    return true;
+}
+
+// Moves the first message of type out of received into *found; false when there is none.
+inline bool takeFirstOfType(QList<QJsonObject> &received, int type, QJsonObject *found)
+{
+    for (qsizetype i = 0; i < received.size(); ++i) {
+        if (received.at(i).value(QStringLiteral("type")).toInt() == type) {
+            *found = received.takeAt(i);
+            return true;
+        }
+    }
+    return false;
+}
+
 // A WebSocket peer that sends and records raw protocol messages.
 class RawClient : public QObject
 {
@@ -126,14 +154,7 @@ public:
     template<typename Predicate>
     bool waitUntil(Predicate predicate, int timeout = Timeout)
     {
-        QDeadlineTimer deadline(timeout);
-        while (!predicate()) {
-            if (deadline.hasExpired())
-                return false;
-            QSignalSpy spy(this, &RawClient::changed);
-            spy.wait(int(std::clamp<qint64>(deadline.remainingTime(), 1, 100)));
-        }
-        return true;
+        return waitUntilSignalled(this, &RawClient::changed, predicate, timeout);
     }
 
     bool open(const QUrl &base, const QString &identifier, const QString &token = QString(),
@@ -187,17 +208,7 @@ public:
     QJsonObject take(int type, int timeout = Timeout)
     {
         QJsonObject found;
-        waitUntil(
-                [&] {
-                    for (qsizetype i = 0; i < received.size(); ++i) {
-                        if (received.at(i).value(QStringLiteral("type")).toInt() == type) {
-                            found = received.takeAt(i);
-                            return true;
-                        }
-                    }
-                    return false;
-                },
-                timeout);
+        waitUntil([&] { return takeFirstOfType(received, type, &found); }, timeout);
         return found;
     }
     QJsonObject takeData(int type, int timeout = Timeout)
@@ -339,14 +350,7 @@ public:
     template<typename Predicate>
     bool waitUntil(Predicate predicate, int timeout = Timeout)
     {
-        QDeadlineTimer deadline(timeout);
-        while (!predicate()) {
-            if (deadline.hasExpired())
-                return false;
-            QSignalSpy spy(this, &RawTcpPeer::changed);
-            spy.wait(int(std::clamp<qint64>(deadline.remainingTime(), 1, 100)));
-        }
-        return true;
+        return waitUntilSignalled(this, &RawTcpPeer::changed, predicate, timeout);
     }
 
     // Connects and completes the WebSocket handshake; false when the server did not
@@ -415,17 +419,7 @@ public:
     QJsonObject take(int type, int timeout = Timeout)
     {
         QJsonObject found;
-        waitUntil(
-                [&] {
-                    for (qsizetype i = 0; i < received.size(); ++i) {
-                        if (received.at(i).value(QStringLiteral("type")).toInt() == type) {
-                            found = received.takeAt(i);
-                            return true;
-                        }
-                    }
-                    return false;
-                },
-                timeout);
+        waitUntil([&] { return takeFirstOfType(received, type, &found); }, timeout);
         return found;
     }
 
