@@ -7,39 +7,16 @@
 #include "qstatesyncprotocol_p.h"
 #include "qstatesyncserverstate_p.h"
 
-#include <QtNetwork/qsslsocket.h>
-#include <QtNetwork/qtcpsocket.h>
-#include <QtWebSockets/qwebsocket.h>
-
-QStateSyncConnection::QStateSyncConnection(QStateSyncerPrivate *server, QWebSocket *webSocket,
-                                           QTcpSocket *tcpSocket,
+QStateSyncConnection::QStateSyncConnection(QStateSyncerPrivate *server,
+                                           std::unique_ptr<QStateSyncLink> link,
                                            const QStateSyncIdentity &identity, quint64 id)
     : m_server(server)
-    , m_webSocket(webSocket)
-    , m_tcpSocket(tcpSocket)
+    , m_link(std::move(link))
     , m_identity(identity)
     , m_id(id)
-    , m_v2(webSocket->subprotocol() == QLatin1String(QStateSyncProtocol::subprotocolV2))
+    , m_v2(m_link->isV2())
 {
-    // Own the socket too, so that it goes away with the connection whatever QWebSocket
-    // does with the socket it was upgraded from.
-    webSocket->setParent(this);
-    tcpSocket->setParent(this);
-    connect(webSocket, &QWebSocket::textMessageReceived, this,
-            &QStateSyncConnection::onTextMessage);
-    connect(webSocket, &QWebSocket::binaryMessageReceived, this,
-            &QStateSyncConnection::onBinaryMessage);
-    connect(webSocket, &QWebSocket::disconnected, this, &QStateSyncConnection::onDisconnected);
-    // Any byte from the peer, a pong or part of a message, shows it is alive.
-    connect(tcpSocket, &QIODevice::readyRead, this, &QStateSyncConnection::onBytesReceived);
-    // Bytes the kernel takes while a backlog waits are bytes the peer has read. Under TLS,
-    // bytesWritten() only says that plain text went to the encryption.
-    if (auto *ssl = qobject_cast<QSslSocket *>(tcpSocket)) {
-        connect(ssl, &QSslSocket::encryptedBytesWritten, this, [this] { onOutputTaken(true); });
-        connect(ssl, &QIODevice::bytesWritten, this, [this] { onOutputTaken(false); });
-    } else {
-        connect(tcpSocket, &QIODevice::bytesWritten, this, [this] { onOutputTaken(true); });
-    }
+    m_link->setConnection(this);
 }
 
 QStateSyncConnection::~QStateSyncConnection() = default;
@@ -47,8 +24,8 @@ QStateSyncConnection::~QStateSyncConnection() = default;
 QString QStateSyncConnection::peerDescription() const
 {
     return QStringLiteral("%1 (%2:%3)")
-            .arg(loggable(m_identity.clientIdentifier), m_webSocket->peerAddress().toString())
-            .arg(m_webSocket->peerPort());
+            .arg(loggable(m_identity.clientIdentifier), m_link->peerAddress().toString())
+            .arg(m_link->peerPort());
 }
 
 QJsonObject QStateSyncConnection::presenceEntry() const
@@ -77,17 +54,10 @@ void QStateSyncConnection::send(const QByteArray &message)
 
 void QStateSyncConnection::sendFrame(const QByteArray &frame)
 {
-    // QWebSocket can only send a QString, which it converts to UTF-8 and copies for every
-    // peer. A server's frames are not masked, so the same bytes serve every peer: write
-    // them to the socket under the WebSocket directly. QWebSocket writes its own frames
-    // (pings, pongs, close) whole and synchronously on this thread, so frames never
-    // interleave.
-    if (m_gone || m_dropping || !m_tcpSocket
-        || m_webSocket->state() != QAbstractSocket::ConnectedState) {
+    if (m_gone || m_dropping || !m_link->isOpen())
         return;
-    }
     m_server->counters.bytesSent += quint64(frame.size());
-    m_tcpSocket->write(frame);
+    m_link->write(frame);
 }
 
 void QStateSyncConnection::sendEstablished(const QStateSyncServerState &state)
@@ -103,17 +73,17 @@ void QStateSyncConnection::sendEstablished(const QStateSyncServerState &state)
 
 void QStateSyncConnection::close(QWebSocketProtocol::CloseCode code, const QString &reason)
 {
-    m_webSocket->close(code, reason);
+    m_link->close(quint16(code), reason);
 }
 
 qint64 QStateSyncConnection::pendingOutput() const
 {
-    if (!m_tcpSocket)
-        return 0;
-    qint64 pending = m_tcpSocket->bytesToWrite();
-    if (const auto *ssl = qobject_cast<const QSslSocket *>(m_tcpSocket.data()))
-        pending += ssl->encryptedBytesToWrite();
-    return pending;
+    return m_link->pendingOutput();
+}
+
+qint64 QStateSyncConnection::maxPendingOutput() const
+{
+    return m_server->limits.maxPendingOutput;
 }
 
 bool QStateSyncConnection::isCongested()
@@ -180,20 +150,10 @@ void QStateSyncConnection::chargeWhileCongested(qint64 bytes)
     QMetaObject::invokeMethod(this, &QStateSyncConnection::drop, Qt::QueuedConnection);
 }
 
-void QStateSyncConnection::onOutputTaken(bool peerTookIt)
+void QStateSyncConnection::outputTaken(qint64 pending)
 {
     if (m_gone)
         return;
-    const qint64 pending = pendingOutput();
-    if (peerTookIt) {
-        // Only what is taken from a backlog was read by the peer: bytes the kernel takes
-        // into an empty buffer say nothing about it.
-        if (m_backlogged)
-            markAlive();
-        // The system took bytes: the way to the peer is not blocked (yet).
-        m_readSinceLastLook = true;
-        m_backlogged = pending > 0;
-    }
     const qint64 limit = m_server->limits.maxPendingOutput;
     if (pending > (limit > 0 ? m_server->limits.pendingOutputLowWater() : 0))
         return;
@@ -221,23 +181,12 @@ void QStateSyncConnection::flushConflation()
 void QStateSyncConnection::ping()
 {
     if (!m_gone && !m_dropping)
-        m_webSocket->ping();
+        m_link->ping();
 }
 
-void QStateSyncConnection::onBytesReceived()
+void QStateSyncConnection::dropForNotReading(qint64 pending)
 {
-    markAlive();
-    // QWebSocket has read what came (QWebSocket's own handler runs first) and answered
-    // every ping with a pong, which nothing bounds: a peer that floods pings and reads
-    // nothing would make the pongs pile up. Past twice the limit, a peer whose system took
-    // nothing since the last look (its buffers are full: it does not read) is dropped, and
-    // so is any peer past a hard cap, however slowly it reads.
-    const qint64 limit = m_server->limits.maxPendingOutput;
-    if (m_dropping || m_gone || limit <= 0)
-        return;
-    const qint64 pending = pendingOutput();
-    const bool readSomething = std::exchange(m_readSinceLastLook, false);
-    if (pending <= 2 * limit || (readSomething && pending <= 2 * limit + HardOutputMargin))
+    if (m_dropping || m_gone)
         return;
     qCInfo(lcStateSyncServer).noquote().nospace()
             << "client " << peerDescription() << " keeps sending but does not read: " << pending
@@ -252,27 +201,35 @@ void QStateSyncConnection::drop()
         return;
     ++m_server->counters.connectionsDropped;
     m_dropping = true;
-    m_webSocket->abort();
-    // abort() may or may not have delivered disconnected() already.
+    m_link->abort();
+    // The link may or may not have told that it closed already.
     if (!m_gone)
         m_server->handleDisconnected(this);
 }
 
-void QStateSyncConnection::onTextMessage(const QString &message)
+void QStateSyncConnection::receive(const QByteArray &utf8)
 {
     if (!m_gone && !m_dropping)
-        m_server->handleMessage(this, message);
+        m_server->handleMessage(this, utf8);
 }
 
-void QStateSyncConnection::onBinaryMessage(const QByteArray &)
+void QStateSyncConnection::receive(const QStateSyncProtocol::ClientMessage &message, qint64 size)
+{
+    if (!m_gone && !m_dropping)
+        m_server->handleMessage(this, message, size);
+}
+
+void QStateSyncConnection::receiveBinary()
 {
     if (!m_gone && !m_dropping)
         m_server->handleBinaryMessage(this);
 }
 
-void QStateSyncConnection::onDisconnected()
+void QStateSyncConnection::linkClosed(bool dropped)
 {
     if (m_gone)
         return;
+    if (dropped)
+        ++m_server->counters.connectionsDropped;
     m_server->handleDisconnected(this);
 }

@@ -14,6 +14,8 @@
 #include "qstatesyncjoinrequest.h"
 #include "qstatesynclimits_p.h"
 #include "qstatesyncoutput_p.h"
+#include "qstatesynclink_p.h"
+#include "qstatesyncprotocol_p.h"
 #include "qstatesynctransport_p.h"
 
 #include <QtCore/qjsonobject.h>
@@ -23,12 +25,8 @@
 #include <QtCore/qvariant.h>
 #include <QtWebSockets/qwebsocketprotocol.h>
 
+#include <memory>
 #include <utility>
-
-QT_BEGIN_NAMESPACE
-    class QTcpSocket;
-    class QWebSocket;
-QT_END_NAMESPACE
 
 class QStateSyncerPrivate;
 class QStateSyncServerState;
@@ -46,7 +44,7 @@ class QStateSyncConnection : public QObject
     Q_OBJECT
 
 public:
-    QStateSyncConnection(QStateSyncerPrivate *server, QWebSocket *webSocket, QTcpSocket *tcpSocket,
+    QStateSyncConnection(QStateSyncerPrivate *server, std::unique_ptr<QStateSyncLink> link,
                          const QStateSyncIdentity &identity, quint64 id);
     ~QStateSyncConnection() override;
 
@@ -56,6 +54,7 @@ public:
     QVariantMap clientInformation() const { return m_identity.clientInformation; }
     QVariantMap defaultPublicInformation() const { return m_identity.publicInformation; }
     bool isV2() const { return m_v2; }
+    bool isServedByIoThread() const { return m_link->isServedByIoThread(); }
     // Gone: disconnected or being destroyed; nothing is sent or joined any more.
     bool isGone() const { return m_gone; }
     void markGone() { m_gone = true; }
@@ -94,11 +93,11 @@ public:
 
     // The heartbeat: whether the peer showed a sign of life since the last call (a byte
     // received, or some of a backlog taken), which starts the next period.
-    bool takeSignOfLife() { return std::exchange(m_alive, false); }
-    void markAlive() { m_alive = true; }
-    void onBytesReceived();
+    bool takeSignOfLife() { return m_link->takeSignOfLife(); }
+    void markAlive() { m_link->markAlive(); }
     // How far past twice maxPendingOutput a peer that reads, however slowly, may fall.
     static constexpr qint64 HardOutputMargin = 1024 * 1024;
+    qint64 maxPendingOutput() const;
     void ping();
     // Aborts the connection, which then leaves its state as on any disconnect.
     void drop();
@@ -108,25 +107,27 @@ public:
     QStateSyncLogThrottle rateLimitLog;
     QStateSyncLogThrottle refusalLog;
 
+    // From the link: a message as text, or decoded already (by an I/O thread).
+    void receive(const QByteArray &utf8);
+    void receive(const QStateSyncProtocol::ClientMessage &message, qint64 size);
+    void receiveBinary();
+    // The link closed; dropped: because the peer sent without reading.
+    void linkClosed(bool dropped = false);
+    // The system took output; pending bytes still wait.
+    void outputTaken(qint64 pending);
+    void dropForNotReading(qint64 pending);
+
 private:
-    void onTextMessage(const QString &message);
-    void onBinaryMessage(const QByteArray &message);
-    void onDisconnected();
-    void onOutputTaken(bool peerTookIt);
     void chargeWhileCongested(qint64 bytes);
     void flushConflation();
 
     QStateSyncerPrivate *m_server;
-    QWebSocket *m_webSocket;
-    QPointer<QTcpSocket> m_tcpSocket;
+    std::unique_ptr<QStateSyncLink> m_link;
     QStateSyncIdentity m_identity;
     quint64 m_id;
     QString m_joinedState;
     bool m_v2 = false;
     bool m_gone = false;
-    bool m_alive = true;
-    bool m_backlogged = false;
-    bool m_readSinceLastLook = false;
     bool m_dropping = false;
     QStateSyncConflation m_conflation;
     // Answers and acknowledgements owed while the queue is over the limit.

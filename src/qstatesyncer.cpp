@@ -244,6 +244,7 @@ QStateSyncer::~QStateSyncer() = default;
 */
 bool QStateSyncer::listen(const QHostAddress &address, quint16 port)
 {
+    d->prepareIo();
     const bool ok = d->transport->listen(address, port);
     if (!ok) {
         qCWarning(lcStateSyncServer).noquote()

@@ -57,6 +57,7 @@ class Q_STATESYNC_EXPORT QStateSyncer : public QObject
                        NOTIFY maxPendingHandshakesChanged)
     Q_PROPERTY(qint64 maxPendingOutput READ maxPendingOutput WRITE setMaxPendingOutput NOTIFY
                        maxPendingOutputChanged)
+    Q_PROPERTY(int ioThreads READ ioThreads WRITE setIoThreads NOTIFY ioThreadsChanged)
     Q_PROPERTY(bool revealStateExistence READ revealStateExistence WRITE setRevealStateExistence
                        NOTIFY revealStateExistenceChanged)
 
@@ -132,7 +133,9 @@ public:
     int maxPendingHandshakes() const;
     void setMaxPendingHandshakes(int handshakes);
     qint64 maxPendingOutput() const;
+    int ioThreads() const;
     void setMaxPendingOutput(qint64 bytes);
+    void setIoThreads(int threads);
     bool revealStateExistence() const;
     void setRevealStateExistence(bool reveal);
 
@@ -166,6 +169,7 @@ Q_SIGNALS:
     void maxPendingHandshakesChanged();
     void maxPendingOutputChanged();
     void revealStateExistenceChanged();
+    void ioThreadsChanged();
 
 private:
     friend class QStateSyncerPrivate;

@@ -4,6 +4,7 @@
 #include "qstatesyncer_p.h"
 #include "qstatesyncauthorizationrequest.h"
 #include "qstatesyncconnection_p.h"
+#include "qstatesynciohub_p.h"
 #include "qstatesynclogging_p.h"
 #include "qstatesyncmerge_p.h"
 #include "qstatesyncserverstate_p.h"
@@ -32,7 +33,15 @@ QStateSyncerPrivate::QStateSyncerPrivate(QStateSyncer *q)
     QObject::connect(transport, &QStateSyncTransport::clientConnected, q,
                      [this](QWebSocket *webSocket, QTcpSocket *tcpSocket,
                             const QStateSyncIdentity &identity) {
-                         addConnection(webSocket, tcpSocket, identity);
+                         addConnection(
+                                 std::make_unique<QStateSyncWebSocketLink>(webSocket, tcpSocket),
+                                 identity);
+                     });
+    QObject::connect(transport, &QStateSyncTransport::clientUpgraded, q,
+                     [this](int fd, const QByteArray &response, const QByteArray &early,
+                            const QHostAddress &address, quint16 port, bool v2,
+                            const QStateSyncIdentity &identity) {
+                         addUpgradedConnection(fd, response, early, address, port, v2, identity);
                      });
     // A child of the server, so that it moves with it to another thread.
     heartbeat = new QTimer(q);
@@ -60,13 +69,15 @@ QStateSyncerPrivate::~QStateSyncerPrivate()
     const QList<QStateSyncConnection *> open = std::exchange(connections, {});
     qDeleteAll(open);
     states.clear();
+    // Last: the connections' links tell it that they go.
+    delete ioHub;
 }
 
-void QStateSyncerPrivate::addConnection(QWebSocket *webSocket, QTcpSocket *tcpSocket,
+void QStateSyncerPrivate::addConnection(std::unique_ptr<QStateSyncLink> link,
                                         const QStateSyncIdentity &identity)
 {
     auto *connection
-            = new QStateSyncConnection(this, webSocket, tcpSocket, identity, nextConnectionId++);
+            = new QStateSyncConnection(this, std::move(link), identity, nextConnectionId++);
     connection->setParent(q);
     connections.append(connection);
     qCDebug(lcStateSyncServer).noquote()
@@ -135,12 +146,17 @@ void QStateSyncerPrivate::refuse(QStateSyncConnection *connection, const ClientM
             encodeError(message.replyType, message.error, message.errorMessage, message.requestId));
 }
 
-void QStateSyncerPrivate::handleMessage(QStateSyncConnection *connection, const QString &text)
+void QStateSyncerPrivate::handleMessage(QStateSyncConnection *connection, const QByteArray &utf8)
 {
-    const QByteArray utf8 = text.toUtf8();
+    handleMessage(connection, decodeClientMessage(QByteArrayView(utf8), maxNestingDepth),
+                  utf8.size());
+}
+
+void QStateSyncerPrivate::handleMessage(QStateSyncConnection *connection,
+                                        const ClientMessage &message, qint64 size)
+{
     ++counters.messagesReceived;
-    counters.bytesReceived += quint64(utf8.size());
-    const ClientMessage message = decodeClientMessage(QByteArrayView(utf8), maxNestingDepth);
+    counters.bytesReceived += quint64(size);
     if (!message.isValid()) {
         refuse(connection, message);
         return;

@@ -23,6 +23,8 @@
 #include <memory>
 
 class QStateSyncConnection;
+class QStateSyncIoHub;
+class QStateSyncLink;
 
 class QStateSyncerPrivate
 {
@@ -31,7 +33,9 @@ public:
     ~QStateSyncerPrivate();
 
     // From QStateSyncConnection.
-    void handleMessage(QStateSyncConnection *connection, const QString &text);
+    void handleMessage(QStateSyncConnection *connection, const QByteArray &utf8);
+    void handleMessage(QStateSyncConnection *connection,
+                       const QStateSyncProtocol::ClientMessage &message, qint64 size);
     void handleBinaryMessage(QStateSyncConnection *connection);
     void handleDisconnected(QStateSyncConnection *connection);
 
@@ -42,6 +46,10 @@ public:
                             const QJsonObject &changes, const QVariantMap &clientInformation);
     // Starts, restarts or stops the heartbeat after its interval changed.
     void restartHeartbeat();
+    // Before listening: the I/O threads as ioThreads asks, if they can change now.
+    void prepareIo();
+    // Tells the I/O threads the limits they apply, after one changed.
+    void syncIoSettings();
 
     QStateSyncer *const q;
     QStateSyncTransport *transport;
@@ -51,6 +59,10 @@ public:
     QMetaObject::Connection middlewareConnection;
     int maxNestingDepth = 64;
     QStateSyncServerLimits limits;
+    // The threads that serve plain connections; none: the server's own thread does.
+    int ioThreads = defaultIoThreads();
+    QStateSyncIoHub *ioHub = nullptr;
+    static int defaultIoThreads();
     // One timer pings every connection and drops those that did not answer the last ping.
     QTimer *heartbeat = nullptr;
     quint64 nextConnectionId = 1;
@@ -68,8 +80,10 @@ public:
     } counters;
 
 private:
-    void addConnection(QWebSocket *webSocket, QTcpSocket *tcpSocket,
-                       const QStateSyncIdentity &identity);
+    void addConnection(std::unique_ptr<QStateSyncLink> link, const QStateSyncIdentity &identity);
+    void addUpgradedConnection(int fd, const QByteArray &response, const QByteArray &early,
+                               const QHostAddress &address, quint16 port, bool v2,
+                               const QStateSyncIdentity &identity);
     void refuse(QStateSyncConnection *connection, const QStateSyncProtocol::ClientMessage &message);
 
     void handleJoin(QStateSyncConnection *connection, const QString &stateIdentifier);

@@ -240,6 +240,7 @@ void QStateSyncer::setMaxMessageSize(qint64 bytes)
         return;
     limits.maxMessageSize = bytes;
     d->transport->setLimits(limits);
+    d->syncIoSettings();
     Q_EMIT maxMessageSizeChanged();
 }
 
@@ -255,6 +256,7 @@ void QStateSyncer::setMaxNestingDepth(int depth)
     if (d->maxNestingDepth == depth)
         return;
     d->maxNestingDepth = depth;
+    d->syncIoSettings();
     Q_EMIT maxNestingDepthChanged();
 }
 
@@ -381,6 +383,7 @@ void QStateSyncer::setMaxPendingOutput(qint64 bytes)
     if (bytes < 0 || d->limits.maxPendingOutput == bytes)
         return;
     d->limits.maxPendingOutput = bytes;
+    d->syncIoSettings();
     Q_EMIT maxPendingOutputChanged();
 }
 

@@ -7,6 +7,7 @@
 #include "qstatesynchttprequest.h"
 #include "qstatesynclogging_p.h"
 #include "qstatesyncprotocol_p.h"
+#include "qstatesyncwebsocketframes_p.h"
 
 #include <QtCore/qregularexpression.h>
 #include <QtCore/qtimer.h>
@@ -17,6 +18,8 @@
 #include <QtWebSockets/qwebsocket.h>
 #include <QtWebSockets/qwebsocketserver.h>
 
+#include <fcntl.h>
+
 struct QStateSyncTransport::Pending
 {
     QPointer<QTcpSocket> socket;
@@ -24,6 +27,8 @@ struct QStateSyncTransport::Pending
     QPointer<QStateSyncHttpRequest> http;
     QPointer<QTimer> timer;
     QStateSyncIdentity identity;
+    QStateSyncHttpHeaders::Headers headers;
+    qsizetype headSize = 0;
     bool headRead = false;
     bool handedOver = false;
 };
@@ -344,6 +349,7 @@ void QStateSyncTransport::readHead(QTcpSocket *socket)
         return;
     }
     pending->headRead = true;
+    pending->headSize = end + 4;
     authorize(socket, data.left(end));
 }
 
@@ -394,6 +400,7 @@ void QStateSyncTransport::authorize(QTcpSocket *socket, const QByteArray &head)
         return;
     }
 
+    pending->headers = request.headers;
     auto *authorization
             = new QStateSyncAuthorizationRequest(url, request.headers, socket->peerAddress(), this);
     pending->request = authorization;
@@ -432,6 +439,10 @@ void QStateSyncTransport::finishAuthorization(QTcpSocket *socket)
         }
         pending->identity.clientInformation = request->clientInformation();
         pending->identity.publicInformation = request->publicInformation();
+        if (m_directUpgrades && !m_secure) {
+            upgradeDirectly(socket);
+            break;
+        }
         pending->handedOver = true;
         // QWebSocketServer answers the handshake at once from the bytes already read; the
         // deadline no longer applies.
@@ -568,4 +579,79 @@ void QStateSyncTransport::takeWebSockets()
         webSocket->setMaxAllowedIncomingMessageSize(quint64(m_limits.maxMessageSize));
         Q_EMIT clientConnected(webSocket, socket, match->identity);
     }
+}
+
+namespace {
+// Whether a comma-separated header, in any of its lines, lists token.
+bool listsToken(const QStateSyncHttpHeaders::Headers &headers, QByteArrayView name,
+                QByteArrayView token)
+{
+    for (const auto &header : headers) {
+        if (header.first.compare(name, Qt::CaseInsensitive) != 0)
+            continue;
+        const QList<QByteArray> items = header.second.split(',');
+        for (const QByteArray &item : items) {
+            if (item.trimmed().compare(token, Qt::CaseInsensitive) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+} // namespace
+
+void QStateSyncTransport::upgradeDirectly(QTcpSocket *socket)
+{
+    const auto pending = m_pending.value(socket);
+    const QStateSyncHttpHeaders::Headers &headers = pending->headers;
+    // RFC 6455 4.2.1: what a server must find in the request.
+    const QByteArray version = QStateSyncHttpHeaders::value(headers, "sec-websocket-version");
+    if (version.trimmed() != "13") {
+        qCInfo(lcStateSyncTransport).nospace()
+                << "refused a WebSocket handshake from " << socket->peerAddress().toString()
+                << ": version " << loggable(QString::fromLatin1(version)) << " is not 13";
+        answerHttp(socket, 426, "Only WebSocket version 13 is supported\n",
+                   QByteArrayLiteral("text/plain; charset=utf-8"), false,
+                   "Sec-WebSocket-Version: 13\r\n");
+        return;
+    }
+    const QByteArray key = QStateSyncHttpHeaders::value(headers, "sec-websocket-key").trimmed();
+    if (!QStateSyncWebSocket::isValidClientKey(key)
+        || !listsToken(headers, "connection", "upgrade")) {
+        qCInfo(lcStateSyncTransport).nospace() << "refused a malformed WebSocket handshake from "
+                                               << socket->peerAddress().toString();
+        answerHttp(socket, 400, "Malformed WebSocket handshake\n");
+        return;
+    }
+    const bool v2
+            = listsToken(headers, "sec-websocket-protocol", QStateSyncProtocol::subprotocolV2);
+    QByteArray response = "HTTP/1.1 101 Switching Protocols\r\n"
+                          "Upgrade: websocket\r\n"
+                          "Connection: Upgrade\r\n"
+                          "Sec-WebSocket-Accept: "
+            + QStateSyncWebSocket::acceptKey(key) + "\r\n";
+    if (v2)
+        response += "Sec-WebSocket-Protocol: " + QByteArray(QStateSyncProtocol::subprotocolV2)
+                + "\r\n";
+    response += "\r\n";
+
+    // The head was only peeked at; what came after it is the client's first frames.
+    socket->skip(pending->headSize);
+    const QByteArray early = socket->readAll();
+    // The I/O thread takes the connection on a descriptor of its own; QTcpSocket closes its
+    // own, which leaves the connection open.
+    const int fd = fcntl(int(socket->socketDescriptor()), F_DUPFD_CLOEXEC, 0);
+    const QHostAddress address = socket->peerAddress();
+    const quint16 port = socket->peerPort();
+    const QStateSyncIdentity identity = pending->identity;
+    forget(socket);
+    disconnect(socket, nullptr, this, nullptr);
+    socket->abort();
+    socket->deleteLater();
+    if (fd < 0) {
+        qCWarning(lcStateSyncTransport).nospace()
+                << "cannot take the connection from " << address.toString() << ": "
+                << qt_error_string(errno);
+        return;
+    }
+    Q_EMIT clientUpgraded(fd, response, early, address, port, v2, identity);
 }

@@ -82,6 +82,11 @@ public:
     void setSslConfiguration(const QSslConfiguration &configuration);
     QSslConfiguration sslConfiguration() const;
     bool isSecure() const;
+    // Whether plain connections are upgraded here and handed over as descriptors
+    // (clientUpgraded) instead of as QWebSockets (clientConnected). TLS always gives
+    // QWebSockets.
+    void setDirectUpgrades(bool direct) { m_directUpgrades = direct; }
+    bool directUpgrades() const { return m_directUpgrades && !m_secure; }
 
     bool listen(const QHostAddress &address, quint16 port);
     void close();
@@ -97,6 +102,12 @@ Q_SIGNALS:
     // under webSocket, which the server may write whole frames to.
     void clientConnected(QWebSocket *webSocket, QTcpSocket *tcpSocket,
                          const QStateSyncIdentity &identity);
+    // With direct upgrades: an authorized client whose handshake the transport answered
+    // itself. fd is the socket's descriptor, now the receiver's; response is the answer,
+    // not sent yet, and early are the bytes that came after the request.
+    void clientUpgraded(int fd, const QByteArray &response, const QByteArray &early,
+                        const QHostAddress &address, quint16 port, bool v2,
+                        const QStateSyncIdentity &identity);
 
 private:
     struct Pending;
@@ -116,6 +127,7 @@ private:
     void applyPendingLimit();
     void forget(QTcpSocket *socket);
     void takeWebSockets();
+    void upgradeDirectly(QTcpSocket *socket);
 
     Authorizer m_authorizer;
     HttpHandler m_httpHandler;
@@ -125,6 +137,7 @@ private:
     QStateSyncLogThrottle m_refusalLog;
     QSslConfiguration m_sslConfiguration;
     bool m_secure = false;
+    bool m_directUpgrades = false;
     std::unique_ptr<QTcpServer> m_server;
     std::unique_ptr<QWebSocketServer> m_webSocketServer;
     QHash<QTcpSocket *, std::shared_ptr<Pending>> m_pending;

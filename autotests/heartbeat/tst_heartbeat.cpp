@@ -139,11 +139,7 @@ void tst_Heartbeat::readingABacklogIsASignOfLifeToo()
     slow.join("s");
     QVERIFY(!slow.take(7).isEmpty());
     slow.stopReading();
-    for (int round = 1; round <= 8000 && server->pendingOutputBytes() <= limit; ++round) {
-        server->updateStateValue("s", {{"n", round}, {"blob", QString(4000, u'x')}});
-        QCoreApplication::processEvents();
-    }
-    QVERIFY2(server->pendingOutputBytes() > limit, "the slow client's queue never filled");
+    QVERIFY2(fillOutputBeyond(*server, "s", limit), "the slow client's queue never filled");
 
     // The state keeps changing faster than the client reads, so a backlog stays.
     server->setHeartbeatInterval(300);

@@ -75,7 +75,7 @@ private Q_SLOTS:
     void brokenFramesAreProtocolErrors();
     void absurdLengthsAreRefusedBeforeAnyRead_data();
     void absurdLengthsAreRefusedBeforeAnyRead();
-    void unmaskedFrameIsReadLikeAMaskedOne();
+    void unmaskedFrameIsRefused();
     void fragmentedMessageIsReassembled();
     void fragmentsAddingUpPastTheLimitAreRefused();
     void clientVanishingMidFrameIsCleanedUp();
@@ -321,15 +321,26 @@ void tst_Hostile::absurdLengthsAreRefusedBeforeAnyRead()
     bystanderIsServed();
 }
 
-// RFC 6455 says a server must close on an unmasked client frame; QtWebSockets reads it
-// like a masked one. Masking protects proxies from cache poisoning, not the server, so
-// the frame is served: the answer is defined, and the same as for a masked frame.
-void tst_Hostile::unmaskedFrameIsReadLikeAMaskedOne()
+// RFC 6455 says a server must close on an unmasked client frame, and the I/O threads do.
+// QtWebSockets, which serves the connections of a server without I/O threads, reads it
+// like a masked one: the answer is still defined, the same as for a masked frame.
+void tst_Hostile::unmaskedFrameIsRefused()
 {
-    RawFramePeer peer;
-    QVERIFY(peer.upgrade(m_server->serverPort()));
-    peer.send(RawFramePeer::frame(0x81, R"({"type":2,"data":{"stateIdentifier":"s"}})", false));
-    QCOMPARE(peer.nextMessage().value("type").toInt(), 7);
+    for (const int ioThreads : {2, 0}) {
+        QStateSyncer server;
+        server.setIoThreads(ioThreads);
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+        createState(server, "s");
+        RawFramePeer peer;
+        QVERIFY(peer.upgrade(server.serverPort()));
+        peer.send(RawFramePeer::frame(0x81, R"({"type":2,"data":{"stateIdentifier":"s"}})", false));
+        if (ioThreads > 0) {
+            QCOMPARE(peer.closeCode(), int(ProtocolError));
+            QVERIFY(peer.waitForDisconnect());
+        } else {
+            QCOMPARE(peer.nextMessage().value("type").toInt(), 7);
+        }
+    }
     bystanderIsServed();
 }
 

@@ -178,7 +178,8 @@ void tst_Presence::leavingAndDroppingRemovePresence()
     bob->leaveState();
     QVERIFY(left.wait(Timeout));
     QCOMPARE(left.at(0).at(0).toMap().value("clientIdentifier").toString(), QStringLiteral("bob"));
-    QCOMPARE(bob->presence()->count(), 0);
+    // Bob's own answer comes on another connection, in no set order with Alice's news.
+    QTRY_COMPARE(bob->presence()->count(), 0);
 
     carol.reset(); // the connection drops
     QVERIFY(left.wait(Timeout));

@@ -76,6 +76,30 @@ inline std::unique_ptr<QStateSyncClient> joinedClient(const QStateSyncer &server
     return client;
 }
 
+// Changes the state until the server's output stays above limit, for a client that does
+// not read. The server counts what it sends before its I/O threads write it, so one look
+// above the limit may be bytes the system is about to take: it must stay there for a few
+// looks. Returns whether it got there.
+inline bool fillOutputBeyond(QStateSyncer &server, const QString &state, qint64 limit)
+{
+    constexpr int StableLooks = 5;
+    int round = 0;
+    int above = 0;
+    const QDeadlineTimer deadline(4 * Timeout);
+    while (!deadline.hasExpired()) {
+        if (server.pendingOutputBytes() > limit) {
+            if (++above >= StableLooks)
+                return true;
+            QTest::qWait(20);
+            continue;
+        }
+        above = 0;
+        server.updateStateValue(state, {{"n", ++round}, {"blob", QString(4000, u'x')}});
+        QCoreApplication::processEvents();
+    }
+    return false;
+}
+
 inline QJsonObject parse(const QString &text)
 {
     return QJsonDocument::fromJson(text.toUtf8()).object();
