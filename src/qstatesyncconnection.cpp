@@ -68,7 +68,8 @@ void QStateSyncConnection::sendEstablished(const QStateSyncServerState &state)
     }
     sendFrame(QStateSyncProtocol::textFrame(QStateSyncProtocol::encodeConnectionEstablished(
             state.identifier, state.value, state.version, state.options.mergeMode(),
-            state.presence(), m_v2 ? qint64(m_id) : -1)));
+            // v1 has no presence: a join storm of v1 clients would build it for nothing.
+            m_v2 ? state.presence() : QJsonArray(), m_v2 ? qint64(m_id) : -1)));
 }
 
 void QStateSyncConnection::close(QWebSocketProtocol::CloseCode code, const QString &reason)

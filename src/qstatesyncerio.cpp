@@ -30,8 +30,6 @@
 
     A change takes effect at the next listen(); the threads of connections that are still
     open stay until those close.
-
-    \sa {Performance}
 */
 
 /*!

@@ -65,9 +65,9 @@ QByteArray QStateSyncConflation::message(const QStateSyncServerState &state, boo
                                          qint64 presenceId) const
 {
     if (m_snapshot) {
-        return encodeConnectionEstablished(state.identifier, state.value, state.version,
-                                           state.options.mergeMode(), state.presence(), presenceId,
-                                           m_requestIds);
+        return encodeConnectionEstablished(
+                state.identifier, state.value, state.version, state.options.mergeMode(),
+                v2 ? state.presence() : QJsonArray(), presenceId, m_requestIds);
     }
     QJsonObject updates = m_patch;
     if (!v2) {

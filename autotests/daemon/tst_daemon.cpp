@@ -124,8 +124,8 @@ void tst_Daemon::helpExplainsEveryOption()
     QCOMPARE(finished.exitCode, 0);
     for (const char *option :
          {"--port", "--host", "--state", "--cert", "--key", "--max-message-size",
-          "--max-nesting-depth", "--config", "--hooks", "--jwt-secret-file", "--check-config",
-          "QSTATESYNC_JWT_SECRET", "/healthz", "/metrics", "SIGTERM"}) {
+          "--max-nesting-depth", "--io-threads", "--config", "--hooks", "--jwt-secret-file",
+          "--check-config", "QSTATESYNC_JWT_SECRET", "/healthz", "/metrics", "SIGTERM"}) {
         QVERIFY2(finished.output.contains(QLatin1String(option)), option);
     }
 }
@@ -146,6 +146,7 @@ void tst_Daemon::badArgumentsExitWithUsageError_data()
     QTest::addRow("unknown option") << QStringList{"--bogus"} << "bogus";
     QTest::addRow("depth too small")
             << QStringList{"--max-nesting-depth", "1"} << "--max-nesting-depth";
+    QTest::addRow("negative I/O threads") << QStringList{"--io-threads", "-1"} << "--io-threads";
     QTest::addRow("message size zero")
             << QStringList{"--max-message-size", "0"} << "--max-message-size";
     QTest::addRow("missing config file")

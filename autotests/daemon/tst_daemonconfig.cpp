@@ -6,6 +6,9 @@
 
 #include "daemonsupport.h"
 
+#include <QtCore/qdir.h>
+#include <QtCore/qfile.h>
+
 using namespace TestSupport;
 using namespace DaemonSupport;
 
@@ -32,6 +35,7 @@ private Q_SLOTS:
     void ttlRemovesTheState();
     void selfDestructWhenEmptyRemovesTheStateAfterTheLastClient();
     void limitsAreEnforced();
+    void ioThreadsComeFromTheConfigurationAndTheCommandLine();
     void clientStateAndRateLimitsAreEnforced();
     void stateExistenceIsHiddenUnlessRevealed();
     void commandLineOverridesTheFile();
@@ -141,6 +145,44 @@ void tst_DaemonConfig::selfDestructWhenEmptyRemovesTheStateAfterTheLastClient()
     QVERIFY(!a.takeData(23).isEmpty());
     a.join("keep");
     QVERIFY(!a.takeData(7).isEmpty());
+}
+
+namespace {
+// The daemon's threads that serve connections, by their names.
+int ioThreadsOf(qint64 pid)
+{
+    int count = 0;
+    const QDir tasks(QStringLiteral("/proc/%1/task").arg(pid));
+    const QStringList entries = tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &task : entries) {
+        QFile comm(tasks.filePath(task + QStringLiteral("/comm")));
+        if (comm.open(QIODevice::ReadOnly) && comm.readAll().startsWith("QStateSync I/O"))
+            ++count;
+    }
+    return count;
+}
+} // namespace
+
+void tst_DaemonConfig::ioThreadsComeFromTheConfigurationAndTheCommandLine()
+{
+    QTemporaryDir dir;
+    const QString config
+            = writeJson(dir, "config.json", {{"ioThreads", 3}, {"states", QJsonArray{state("s")}}});
+    {
+        Daemon daemon(onLoopback(config));
+        QVERIFY(daemon.start());
+        // Each thread names itself once it runs.
+        QTRY_COMPARE(ioThreadsOf(daemon.process.processId()), 3);
+        RawClient client;
+        QVERIFY(openAndJoin(client, daemon.url, "c", QString(), "s").contains("state"));
+    }
+    {
+        Daemon daemon(onLoopback(config) + QStringList{"--io-threads", "0"});
+        QVERIFY(daemon.start());
+        QCOMPARE(ioThreadsOf(daemon.process.processId()), 0);
+        RawClient client;
+        QVERIFY(openAndJoin(client, daemon.url, "c", QString(), "s").contains("state"));
+    }
 }
 
 void tst_DaemonConfig::limitsAreEnforced()
@@ -349,7 +391,8 @@ void tst_DaemonConfig::mistakesExitWithTwoAndNameTheKey_data()
     QTest::addRow("not an object") << QByteArray("[]") << "must hold a JSON object";
     QTest::addRow("unknown key") << QByteArray(R"({"lisen": {}})")
                                  << "lisen: unknown key (known here: access, auth, hooks, http, "
-                                    "limits, listen, revealStateExistence, states, tls)";
+                                    "ioThreads, limits, listen, revealStateExistence, states, "
+                                    "tls)";
     QTest::addRow("unknown nested key")
             << QByteArray(R"({"listen": {"prot": 1}})") << "listen.prot: unknown key";
     QTest::addRow("port is a string")
@@ -364,6 +407,7 @@ void tst_DaemonConfig::mistakesExitWithTwoAndNameTheKey_data()
             << QByteArray(R"({"tls": {"certificate": "c.pem"}})") << "tls: needs both";
     QTest::addRow("depth too small")
             << QByteArray(R"({"limits": {"maxNestingDepth": 2}})") << "limits.maxNestingDepth";
+    QTest::addRow("too many I/O threads") << QByteArray(R"({"ioThreads": 65})") << "ioThreads";
     QTest::addRow("negative hook timeout")
             << QByteArray(R"({"limits": {"hookTimeout": -5}})") << "limits.hookTimeout";
     QTest::addRow("negative heartbeat")

@@ -74,6 +74,8 @@ void ConfigReader::read(const QJsonObject &root, DaemonConfig *config)
         config->hooksFile = resolvedPath(*hooks);
     if (const auto reveal = fields.boolean(QStringLiteral("revealStateExistence")))
         config->revealStateExistence = *reveal;
+    if (const auto threads = fields.integer(QStringLiteral("ioThreads"), 0, 64))
+        config->ioThreads = int(*threads);
     if (const auto states = fields.value(QStringLiteral("states")))
         readStates(*states, config);
     if (const auto access = fields.value(QStringLiteral("access"))) {

@@ -53,6 +53,7 @@ struct DaemonConfig
     std::optional<int> maxPendingHandshakes;
     std::optional<qint64> maxPendingOutput;
     bool revealStateExistence = false;
+    std::optional<int> ioThreads;
 
     // Set when the file has an "auth.jwt" section: JWTs are expected even if the secret
     // is still to come from the command line or the environment.

@@ -12,6 +12,8 @@
 
 #include <cstdio>
 
+#include <sys/resource.h>
+
 namespace {
 enum ExitCode { ExitOk = 0, ExitCannotListen = 1, ExitUsage = 2 };
 
@@ -53,6 +55,11 @@ struct Options
                                        QStringLiteral("Deepest nesting of objects and arrays a "
                                                       "message may have (default 64)."),
                                        QStringLiteral("N")};
+    QCommandLineOption ioThreads{QStringLiteral("io-threads"),
+                                 QStringLiteral("Threads that serve the plain (ws) connections; "
+                                                "0 serves them on the main thread (default: "
+                                                "the number of cores, at most 4)."),
+                                 QStringLiteral("N")};
     QCommandLineOption hooks{QStringLiteral("hooks"),
                              QStringLiteral("Load the hook functions (authorize, "
                                             "allowConnectingClient, interceptStateUpdate, "
@@ -123,6 +130,12 @@ QString applyCommandLine(const QCommandLineParser &parser, const Options &option
         if (!ok || config->maxNestingDepth < 3 || config->maxNestingDepth > 1000)
             return QStringLiteral("--max-nesting-depth takes a number from 3 to 1000");
     }
+    if (parser.isSet(options.ioThreads)) {
+        const int threads = parser.value(options.ioThreads).toInt(&ok);
+        if (!ok || threads < 0 || threads > 64)
+            return QStringLiteral("--io-threads takes a number from 0 to 64");
+        config->ioThreads = threads;
+    }
     if (parser.isSet(options.hooks))
         config->hooksFile = parser.value(options.hooks);
     const QStringList states = parser.values(options.state);
@@ -162,6 +175,12 @@ QString resolveJwtSecret(const QCommandLineParser &parser, const Options &option
 
 int main(int argc, char *argv[])
 {
+    // Every client is a descriptor: take all the system allows, not the usual 1024.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("qstatesyncd"));
     QCoreApplication::setApplicationVersion(QStringLiteral(QSTATESYNC_VERSION));
@@ -171,8 +190,8 @@ int main(int argc, char *argv[])
     parser.setApplicationDescription(Description);
     parser.addOptions({options.help, options.version, options.config, options.port, options.host,
                        options.state, options.cert, options.key, options.maxMessageSize,
-                       options.maxNestingDepth, options.hooks, options.jwtSecretFile,
-                       options.checkConfig});
+                       options.maxNestingDepth, options.ioThreads, options.hooks,
+                       options.jwtSecretFile, options.checkConfig});
     // parse() rather than process(): a wrong option exits with 2, like every other
     // mistake, instead of process()'s 1, which means "cannot listen" here.
     if (!parser.parse(QCoreApplication::arguments()))
