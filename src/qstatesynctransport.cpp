@@ -221,6 +221,9 @@ bool QStateSyncTransport::listen(const QHostAddress &address, quint16 port)
         m_server = std::make_unique<QTcpServer>();
     }
     applyPendingLimit();
+    // Qt's default backlog of 50 drops the connections of a burst beyond it, which the
+    // clients then retry a second later; the system caps this at its somaxconn.
+    m_server->setListenBacklogSize(ListenBacklog);
     connect(m_server.get(), &QTcpServer::pendingConnectionAvailable, this,
             &QStateSyncTransport::acceptConnections);
     if (!m_server->listen(address, port)) {

@@ -61,6 +61,8 @@ public:
     };
     // The seconds a client refused for a full server is told to wait (Retry-After).
     static constexpr int RetryAfterSeconds = 5;
+    // Connections the system may hold before the server accepts them.
+    static constexpr int ListenBacklog = 4096;
 
     // Called with every authorization request; when it returns without answering or
     // deferring it, the request is accepted.
