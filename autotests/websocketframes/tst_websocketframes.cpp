@@ -187,6 +187,8 @@ private Q_SLOTS:
     void closeFrames();
     void readsNothingAfterCloseOrError_data();
     void readsNothingAfterCloseOrError();
+    void fragmentsAreGivenBackWhenTheReaderFinishes_data();
+    void fragmentsAreGivenBackWhenTheReaderFinishes();
     void invalidUtf8TextIs1007_data();
     void invalidUtf8TextIs1007();
     void pauseStopsAfterTheCurrentMessage();
@@ -710,6 +712,37 @@ void tst_WebSocketFrames::readsNothingAfterCloseOrError()
     QCOMPARE(reader.feed(data.data() + used, data.size() - used, &recorder), 0);
     QCOMPARE(reader.feed(more.data(), more.size(), &recorder), 0);
     QCOMPARE(recorder.events.size(), 2);
+    QCOMPARE(reader.heldBytes(), 0);
+}
+
+void tst_WebSocketFrames::fragmentsAreGivenBackWhenTheReaderFinishes_data()
+{
+    QTest::addColumn<QByteArray>("last");
+    QTest::addColumn<QByteArray>("event");
+    QTest::addRow("close") << clientFrame(0x88, closePayload(1000)) << QByteArray("close:1000:");
+    QTest::addRow("close without a code") << clientFrame(0x88, "") << QByteArray("close:1005:");
+    QTest::addRow("close of one byte") << clientFrame(0x88, "\x03") << QByteArray("error:1002");
+    QTest::addRow("close with an invalid code")
+            << clientFrame(0x88, closePayload(1005)) << QByteArray("error:1002");
+    QTest::addRow("close with a reason not UTF-8")
+            << clientFrame(0x88, closePayload(1000, "\xff")) << QByteArray("error:1007");
+    QTest::addRow("protocol error") << clientFrame(0x89, "p", false) << QByteArray("error:1002");
+}
+
+// The part of a message received so far is not kept once nothing more will be read.
+void tst_WebSocketFrames::fragmentsAreGivenBackWhenTheReaderFinishes()
+{
+    QFETCH(QByteArray, last);
+    QFETCH(QByteArray, event);
+    FrameReader reader;
+    Recorder recorder;
+    const qsizetype first = text(QByteArray(500, 'f'), false).size();
+    QByteArray data = text(QByteArray(500, 'f'), false) + last;
+    QCOMPARE(reader.feed(data.data(), first, &recorder), first);
+    QCOMPARE(reader.heldBytes(), 500);
+    reader.feed(data.data() + first, data.size() - first, &recorder);
+    QCOMPARE(recorder.events, QList<QByteArray>{event});
+    QVERIFY(reader.isFinished());
     QCOMPARE(reader.heldBytes(), 0);
 }
 
