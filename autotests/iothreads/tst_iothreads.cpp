@@ -1,0 +1,252 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: GPL-3.0-only
+
+// What only the I/O threads do, seen from real sockets: the closing handshake in both
+// directions and its timeout, half-closed connections, connections handed over and closed
+// or destroyed in the same turn, frames written in order whatever the thread had to write
+// first, no output limit, handlers that run a nested event loop while the server hands
+// over what the threads read, and descriptors that all come back.
+
+#include "rawframes.h"
+#include "testsupport.h"
+
+#include <QStateSyncAuthorizationRequest>
+#include <QStateSyncer>
+
+#include <QtCore/qdeadlinetimer.h>
+#include <QtCore/qdir.h>
+#include <QtCore/qendian.h>
+#include <QtCore/qloggingcategory.h>
+#include <QtCore/qtimer.h>
+#include <QtTest/qtest.h>
+
+#include <QtCore/qscopeguard.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace TestSupport;
+
+namespace {
+const QByteArray Join = R"({"type":2,"data":{"stateIdentifier":"s"}})";
+
+QByteArray closePayload(quint16 code, const QByteArray &reason = {})
+{
+    char bytes[2];
+    qToBigEndian(code, bytes);
+    return QByteArray(bytes, 2) + reason;
+}
+
+qsizetype openDescriptors()
+{
+    return QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::Files | QDir::System).size();
+}
+
+std::unique_ptr<QStateSyncer> serverWithIoThreads(int threads)
+{
+    auto server = std::make_unique<QStateSyncer>();
+    server->setIoThreads(threads);
+    if (!server->listen(QHostAddress::LocalHost, 0))
+        qFatal("cannot listen: %s", qPrintable(server->errorString()));
+    createState(*server, "s");
+    return server;
+}
+} // namespace
+
+class tst_IoThreads : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void serverCloseIsAnsweredAndTheServerCloses();
+    void serverCloseWithoutAnAnswerEndsAfterTheTimeout();
+    void peerCloseIsEchoedAndTheServerClosesFirst();
+    void halfClosedPeerLeaves();
+    void noOutputLimitQueuesEverythingAndDropsNothing();
+    void descriptorsComeBackAfterEveryKindOfEnd();
+};
+
+void tst_IoThreads::initTestCase()
+{
+    // The hostile peers below make the server log a line each.
+    QLoggingCategory::setFilterRules(QStringLiteral("qstatesync.*.info=false"));
+}
+
+void tst_IoThreads::serverCloseIsAnsweredAndTheServerCloses()
+{
+    const auto server = serverWithIoThreads(2);
+    RawFramePeer peer;
+    QVERIFY(peer.upgrade(server->serverPort()));
+    peer.send(RawFramePeer::text(Join));
+    QCOMPARE(peer.nextMessage().value("type").toInt(), 7);
+    QSignalSpy left(server.get(), &QStateSyncer::clientLeft);
+    server->close();
+    const auto frame = peer.next();
+    QVERIFY(frame);
+    QCOMPARE(frame->opcode, 0x8);
+    QCOMPARE(frame->payload, closePayload(1001, "Server is closing"));
+    peer.send(RawFramePeer::frame(0x88, closePayload(1001)));
+    QVERIFY(peer.waitForDisconnect());
+    QVERIFY(left.count() == 1 || left.wait(Timeout));
+    QCOMPARE(server->clientCount(), 0);
+}
+
+// The server's close frame went out; the peer never answers it, and does not close its
+// side either (a QTcpSocket would, on the server's FIN): the connection ends anyway.
+void tst_IoThreads::serverCloseWithoutAnAnswerEndsAfterTheTimeout()
+{
+    const auto server = serverWithIoThreads(1);
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    QVERIFY(fd >= 0);
+    const auto closeFd = qScopeGuard([fd] { ::close(fd); });
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(server->serverPort());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    QCOMPARE(::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
+    const QByteArray request = upgradeRequest("/?identifier=mute");
+    QCOMPARE(::write(fd, request.constData(), size_t(request.size())), ssize_t(request.size()));
+    QTRY_COMPARE(server->clientCount(), 1);
+    server->close();
+    QSignalSpy count(server.get(), &QStateSyncer::clientCountChanged);
+    QVERIFY(count.wait(2 * Timeout));
+    QCOMPARE(server->clientCount(), 0);
+    // It got the answer to its handshake and the close frame, and nothing read since.
+    QByteArray received(4096, Qt::Uninitialized);
+    const ssize_t got = ::recv(fd, received.data(), size_t(received.size()), MSG_DONTWAIT);
+    QVERIFY(got > 0);
+    received.truncate(got);
+    QVERIFY(received.startsWith("HTTP/1.1 101"));
+    const QByteArray frames = received.mid(received.indexOf("\r\n\r\n") + 4);
+    QCOMPARE(frames.left(4), QByteArray("\x88\x13\x03\xe9", 4));
+}
+
+void tst_IoThreads::peerCloseIsEchoedAndTheServerClosesFirst()
+{
+    const auto server = serverWithIoThreads(2);
+    for (const auto &[sent, echoed] : {std::pair{closePayload(4000, "bye"), closePayload(4000)},
+                                       std::pair{QByteArray(), closePayload(1000)}}) {
+        RawFramePeer peer;
+        QVERIFY(peer.upgrade(server->serverPort()));
+        QTRY_COMPARE(server->clientCount(), 1);
+        peer.send(RawFramePeer::frame(0x88, sent));
+        const auto frame = peer.next();
+        QVERIFY(frame);
+        QCOMPARE(frame->opcode, 0x8);
+        QCOMPARE(frame->payload, echoed);
+        // The server closes the TCP connection; the peer only reads.
+        QVERIFY(peer.waitForDisconnect());
+        QTRY_COMPARE(server->clientCount(), 0);
+    }
+}
+
+// A peer that shuts down its sending side without a close frame is gone, as after a
+// reset: RFC 6455 has no half-open WebSocket.
+void tst_IoThreads::halfClosedPeerLeaves()
+{
+    const auto server = serverWithIoThreads(2);
+    RawFramePeer peer;
+    QVERIFY(peer.upgrade(server->serverPort(), "half"));
+    peer.send(RawFramePeer::text(Join));
+    QCOMPARE(peer.nextMessage().value("type").toInt(), 7);
+    QSignalSpy left(server.get(), &QStateSyncer::clientLeft);
+    QCOMPARE(::shutdown(int(peer.socket.socketDescriptor()), SHUT_WR), 0);
+    QVERIFY(left.wait(Timeout));
+    QCOMPARE(left.first().at(1).toString(), QStringLiteral("half"));
+    QVERIFY(peer.waitForDisconnect());
+    QCOMPARE(server->clientCount(), 0);
+}
+
+// With no limit, nothing is conflated or dropped: a peer that stops reading gets every
+// update once it reads again, in order, and the count of what waits comes back to zero.
+void tst_IoThreads::noOutputLimitQueuesEverythingAndDropsNothing()
+{
+    const auto server = serverWithIoThreads(2);
+    server->setMaxPendingOutput(0);
+    server->setHeartbeatInterval(0);
+    server->setUpdateRate(0);
+    RawTcpPeer slow({true, true, 4096});
+    QVERIFY(slow.open(server->serverPort(), "slow"));
+    slow.join("s");
+    QVERIFY(!slow.take(7).isEmpty());
+    slow.stopReading();
+    // Until more than any limit would allow waits on the server's side, beyond what the
+    // system's buffers took.
+    const QString blob(4000, u'x');
+    int updates = 0;
+    int looksAbove = 0;
+    const QDeadlineTimer deadline(4 * Timeout);
+    while (looksAbove < 5 && !deadline.hasExpired()) {
+        QVERIFY(server->updateStateValue("s", {{"n", ++updates}, {"blob", blob}}));
+        QCoreApplication::processEvents();
+        looksAbove = server->pendingOutputBytes() > 512 * 1024 ? looksAbove + 1 : 0;
+    }
+    QVERIFY(looksAbove >= 5);
+    // A ping flood, answered and never dropped either.
+    for (int i = 0; i < 2000; ++i)
+        slow.sendPing(QByteArray(100, 'p'));
+    QTRY_VERIFY(slow.socket.bytesToWrite() == 0);
+    QCOMPARE(server->connectionsDropped(), 0u);
+    slow.resumeReading();
+    QVERIFY(slow.waitUntil([&] { return slow.received.size() >= updates; }, 4 * Timeout));
+    QCOMPARE(slow.received.size(), updates);
+    for (int i = 0; i < updates; ++i) {
+        const QJsonObject data = slow.received.at(i).value("data").toObject();
+        QCOMPARE(data.value("version").toInt(), i + 1);
+        QVERIFY(!data.value("conflated").toBool());
+    }
+    QTRY_COMPARE(server->pendingOutputBytes(), 0);
+    QCOMPARE(server->clientCount(), 1);
+}
+
+// Every way a connection ends gives back its descriptor: close frames both ways, resets,
+// protocol errors, frames too large, vanishing mid-frame, the heartbeat.
+void tst_IoThreads::descriptorsComeBackAfterEveryKindOfEnd()
+{
+    const auto server = serverWithIoThreads(2);
+    server->setMaxPendingOutput(8 * 1024);
+    server->setHeartbeatInterval(500);
+    server->setMaxMessageSize(4096);
+    qsizetype before = -1;
+    for (int round = 0; round < 4; ++round) {
+        // What Qt opens once, on the first use of something, is not counted.
+        if (round == 1)
+            before = openDescriptors();
+        std::vector<std::unique_ptr<RawFramePeer>> peers;
+        const auto open = [&] {
+            peers.push_back(std::make_unique<RawFramePeer>());
+            return peers.back()->upgrade(server->serverPort());
+        };
+        QVERIFY(open()); // is closed by the server, and answers
+        QTRY_COMPARE(server->clientCount(), 1);
+        server->close();
+        QVERIFY(server->listen(QHostAddress::LocalHost, 0));
+        QCOMPARE(peers.back()->closeCode(), 1001);
+        peers.back()->send(RawFramePeer::frame(0x88, closePayload(1001)));
+        QVERIFY(open()); // closes with a close frame
+        peers.back()->send(RawFramePeer::frame(0x88, closePayload(1000)));
+        QVERIFY(open()); // resets
+        peers.back()->socket.abort();
+        QVERIFY(open()); // breaks the protocol
+        peers.back()->send(RawFramePeer::frame(0xc1, "x"));
+        QVERIFY(open()); // announces too much
+        peers.back()->send(RawFramePeer::frame(0x81, "x", true, 1 << 20));
+        QVERIFY(open()); // vanishes mid-frame
+        peers.back()->send(RawFramePeer::text(QByteArray(100, ' ')).left(20));
+        peers.back()->socket.abort();
+        QVERIFY(open()); // is silent: the heartbeat ends it
+        for (const auto &peer : peers) {
+            if (peer->socket.state() != QAbstractSocket::UnconnectedState)
+                QVERIFY(peer->waitForDisconnect(2 * Timeout));
+        }
+        peers.clear();
+        QTRY_COMPARE(server->clientCount(), 0);
+    }
+    QTRY_COMPARE(openDescriptors(), before);
+}
+
+QTEST_GUILESS_MAIN(tst_IoThreads)
+#include "tst_iothreads.moc"
