@@ -65,6 +65,7 @@ private Q_SLOTS:
     void serverCloseWithoutAnAnswerEndsAfterTheTimeout();
     void peerCloseIsEchoedAndTheServerClosesFirst();
     void halfClosedPeerLeaves();
+    void closeInTheTurnTheConnectionCameSendsTheCloseFrame();
     void noOutputLimitQueuesEverythingAndDropsNothing();
     void descriptorsComeBackAfterEveryKindOfEnd();
 };
@@ -158,6 +159,28 @@ void tst_IoThreads::halfClosedPeerLeaves()
     QCOMPARE(left.first().at(1).toString(), QStringLiteral("half"));
     QVERIFY(peer.waitForDisconnect());
     QCOMPARE(server->clientCount(), 0);
+}
+
+// The connection is handed to its thread with the handshake's answer still to write, and
+// closed in the same turn: the thread writes the answer, then the close frame.
+void tst_IoThreads::closeInTheTurnTheConnectionCameSendsTheCloseFrame()
+{
+    const auto server = serverWithIoThreads(1);
+    connect(server.get(), &QStateSyncer::authorizationRequested, this,
+            [&](QStateSyncAuthorizationRequest *request) {
+                request->defer();
+                QTimer::singleShot(0, this, [&, request = QPointer(request)] {
+                    QVERIFY(request);
+                    request->accept();
+                    server->close();
+                });
+            });
+    RawFramePeer peer;
+    QVERIFY(peer.upgrade(server->serverPort()));
+    QCOMPARE(peer.closeCode(), 1001);
+    peer.send(RawFramePeer::frame(0x88, closePayload(1001)));
+    QVERIFY(peer.waitForDisconnect());
+    QTRY_COMPARE(server->clientCount(), 0);
 }
 
 // With no limit, nothing is conflated or dropped: a peer that stops reading gets every
