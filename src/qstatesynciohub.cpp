@@ -20,8 +20,10 @@ QStateSyncIoHub::QStateSyncIoHub(int threadCount, QObject *parent)
 
 QStateSyncIoHub::~QStateSyncIoHub()
 {
-    // The threads close their sockets and free their peers; links left over see that the
-    // hub is gone and touch nothing.
+    // What was gathered in this turn goes too: a socket handed over in it is only closed
+    // once its thread has it. The threads close their sockets and free their peers; links
+    // left over see that the hub is gone and touch nothing.
+    flush();
     for (const auto &thread : m_threads)
         thread->stop();
     m_threads.clear();

@@ -66,6 +66,7 @@ private Q_SLOTS:
     void peerCloseIsEchoedAndTheServerClosesFirst();
     void halfClosedPeerLeaves();
     void closeInTheTurnTheConnectionCameSendsTheCloseFrame();
+    void serverDestroyedInTheTurnTheConnectionCameClosesIt();
     void noOutputLimitQueuesEverythingAndDropsNothing();
     void descriptorsComeBackAfterEveryKindOfEnd();
 };
@@ -181,6 +182,39 @@ void tst_IoThreads::closeInTheTurnTheConnectionCameSendsTheCloseFrame()
     peer.send(RawFramePeer::frame(0x88, closePayload(1001)));
     QVERIFY(peer.waitForDisconnect());
     QTRY_COMPARE(server->clientCount(), 0);
+}
+
+// The server goes in the turn a connection was handed over, before its thread had it:
+// the connection is closed, not left open with nobody serving it.
+void tst_IoThreads::serverDestroyedInTheTurnTheConnectionCameClosesIt()
+{
+    // What the first server opens once per process (Qt's own files) is not counted.
+    serverWithIoThreads(1).reset();
+    const qsizetype before = openDescriptors();
+    {
+        auto server = serverWithIoThreads(2);
+        connect(server.get(), &QStateSyncer::authorizationRequested, this,
+                [&](QStateSyncAuthorizationRequest *request) {
+                    request->defer();
+                    QTimer::singleShot(0, this, [&, request = QPointer(request)] {
+                        QVERIFY(request);
+                        request->accept();
+                        server.reset();
+                    });
+                });
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, server->serverPort());
+        QVERIFY(socket.waitForConnected(Timeout));
+        socket.write(upgradeRequest("/?identifier=early"));
+        QVERIFY(QTest::qWaitFor(
+                [&] {
+                    socket.readAll();
+                    return socket.state() == QAbstractSocket::UnconnectedState;
+                },
+                Timeout));
+        QVERIFY(!server);
+    }
+    QCOMPARE(openDescriptors(), before);
 }
 
 // With no limit, nothing is conflated or dropped: a peer that stops reading gets every
