@@ -39,6 +39,11 @@ QByteArray closePayload(quint16 code, const QByteArray &reason = {})
     return QByteArray(bytes, 2) + reason;
 }
 
+QByteArray update(const QByteArray &key, int value)
+{
+    return R"({"type":3,"data":{"updates":{")" + key + "\":" + QByteArray::number(value) + "}}}";
+}
+
 qsizetype openDescriptors()
 {
     return QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::Files | QDir::System).size();
@@ -67,6 +72,7 @@ private Q_SLOTS:
     void halfClosedPeerLeaves();
     void closeInTheTurnTheConnectionCameSendsTheCloseFrame();
     void serverDestroyedInTheTurnTheConnectionCameClosesIt();
+    void nestedEventLoopInAHandlerKeepsTheOrderOfEvents();
     void noOutputLimitQueuesEverythingAndDropsNothing();
     void descriptorsComeBackAfterEveryKindOfEnd();
 };
@@ -215,6 +221,46 @@ void tst_IoThreads::serverDestroyedInTheTurnTheConnectionCameClosesIt()
         QVERIFY(!server);
     }
     QCOMPARE(openDescriptors(), before);
+}
+
+// A handler that runs a nested event loop (a dialog, a wait) while the server hands over
+// what a thread read: the events keep their order, and a peer that leaves meanwhile is
+// released only after the events it sent before leaving.
+void tst_IoThreads::nestedEventLoopInAHandlerKeepsTheOrderOfEvents()
+{
+    const auto server = serverWithIoThreads(1);
+    RawFramePeer leaving;
+    QVERIFY(leaving.upgrade(server->serverPort(), "leaving"));
+    leaving.send(RawFramePeer::text(Join));
+    QCOMPARE(leaving.nextMessage().value("type").toInt(), 7);
+
+    bool nested = false;
+    bool releasedMeanwhile = false;
+    RawFramePeer next;
+    connect(server.get(), &QStateSyncer::stateUpdated, this, [&] {
+        if (std::exchange(nested, true))
+            return;
+        leaving.socket.abort();
+        if (!QTest::qWaitFor([&] { return server->clientCount() == 0; }, Timeout))
+            return;
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+        // The thread handles what the server hands it in order: once it answered a new
+        // connection, it handled everything about the one that left.
+        releasedMeanwhile = next.upgrade(server->serverPort(), "next");
+    });
+    // Both updates in one segment: the thread reads them at once, and the server gets
+    // them in one batch.
+    leaving.send(RawFramePeer::text(update("first", 1)) + RawFramePeer::text(update("second", 2)));
+    QTRY_VERIFY(nested);
+    QVERIFY(releasedMeanwhile);
+    // Both came before the peer left: both are applied, in order.
+    QTRY_COMPARE(server->versionOfState("s"), 2);
+    QCOMPARE(*server->valueOfState("s"), (QJsonObject{{"first", 1}, {"second", 2}}));
+    // The new connection is served, and got nothing of what the other one sent.
+    next.send(RawFramePeer::text(Join));
+    const QJsonObject joined = next.nextMessage();
+    QCOMPARE(joined.value("type").toInt(), 7);
+    QCOMPARE(joined.value("data").toObject().value("version").toInt(), 2);
 }
 
 // With no limit, nothing is conflated or dropped: a peer that stops reading gets every
