@@ -73,6 +73,7 @@ private Q_SLOTS:
     void closeInTheTurnTheConnectionCameSendsTheCloseFrame();
     void serverDestroyedInTheTurnTheConnectionCameClosesIt();
     void nestedEventLoopInAHandlerKeepsTheOrderOfEvents();
+    void serverDestroyedByAHandlerWhileEventsWait();
     void noOutputLimitQueuesEverythingAndDropsNothing();
     void descriptorsComeBackAfterEveryKindOfEnd();
 };
@@ -92,11 +93,14 @@ void tst_IoThreads::serverCloseIsAnsweredAndTheServerCloses()
     QCOMPARE(peer.nextMessage().value("type").toInt(), 7);
     QSignalSpy left(server.get(), &QStateSyncer::clientLeft);
     server->close();
+    // A change after the close is not sent: nothing follows a close frame.
+    QVERIFY(server->updateStateValue("s", {{"late", true}}));
     const auto frame = peer.next();
     QVERIFY(frame);
     QCOMPARE(frame->opcode, 0x8);
     QCOMPARE(frame->payload, closePayload(1001, "Server is closing"));
     peer.send(RawFramePeer::frame(0x88, closePayload(1001)));
+    QVERIFY(!peer.next());
     QVERIFY(peer.waitForDisconnect());
     QVERIFY(left.count() == 1 || left.wait(Timeout));
     QCOMPARE(server->clientCount(), 0);
@@ -261,6 +265,28 @@ void tst_IoThreads::nestedEventLoopInAHandlerKeepsTheOrderOfEvents()
     const QJsonObject joined = next.nextMessage();
     QCOMPARE(joined.value("type").toInt(), 7);
     QCOMPARE(joined.value("data").toObject().value("version").toInt(), 2);
+}
+
+// A handler destroys the server while the events of a turn are handed over: the rest are
+// not handled, and every connection is closed.
+void tst_IoThreads::serverDestroyedByAHandlerWhileEventsWait()
+{
+    auto server = serverWithIoThreads(1);
+    std::vector<std::unique_ptr<RawFramePeer>> peers;
+    for (int i = 0; i < 4; ++i) {
+        peers.push_back(std::make_unique<RawFramePeer>());
+        QVERIFY(peers.back()->upgrade(server->serverPort()));
+        peers.back()->send(RawFramePeer::text(Join));
+        QCOMPARE(peers.back()->nextMessage().value("type").toInt(), 7);
+    }
+    connect(server.get(), &QStateSyncer::clientCountChanged, this, [&] { server.reset(); });
+    // One leaves, the others send: the thread reads it all in one turn, most likely.
+    peers.front()->socket.abort();
+    for (std::size_t i = 1; i < peers.size(); ++i)
+        peers[i]->send(RawFramePeer::text(update("n", int(i))));
+    QTRY_VERIFY(!server);
+    for (std::size_t i = 1; i < peers.size(); ++i)
+        QVERIFY(peers[i]->waitForDisconnect());
 }
 
 // With no limit, nothing is conflated or dropped: a peer that stops reading gets every
