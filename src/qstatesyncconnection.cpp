@@ -155,8 +155,9 @@ void QStateSyncConnection::outputTaken(qint64 pending)
 {
     if (m_gone)
         return;
+    // Without a limit nothing is held back: what was conflated under one goes now.
     const qint64 limit = m_server->limits.maxPendingOutput;
-    if (pending > (limit > 0 ? m_server->limits.pendingOutputLowWater() : 0))
+    if (limit > 0 && pending > m_server->limits.pendingOutputLowWater())
         return;
     m_owedWhileCongested = 0;
     if (m_conflation.isActive())

@@ -113,7 +113,7 @@ public:
     void receiveBinary();
     // The link closed; dropped: because the peer sent without reading.
     void linkClosed(bool dropped = false);
-    // The system took output; pending bytes still wait.
+    // The system took output, or the limit changed; pending bytes still wait.
     void outputTaken(qint64 pending);
     void dropForNotReading(qint64 pending);
 

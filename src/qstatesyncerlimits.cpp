@@ -155,6 +155,10 @@
     Answers to the client's own requests are always sent. A client that keeps sending
     requests while it reads nothing, so that the answers waiting for it pass this limit,
     is disconnected and logged.
+
+    A new limit applies at once: a client whose changes were held back under the old one
+    gets what it missed as soon as what waits for it is within a quarter of the new limit,
+    or at once when the new value is 0.
 */
 
 /*!
@@ -384,6 +388,11 @@ void QStateSyncer::setMaxPendingOutput(qint64 bytes)
         return;
     d->limits.maxPendingOutput = bytes;
     d->syncIoSettings();
+    // A connection conflating under the old limit may be within the new one already. The
+    // I/O threads only tell when a queue falls past the limit's low-water mark, which it
+    // may never do again.
+    for (QStateSyncConnection *connection : std::as_const(d->connections))
+        connection->outputTaken(connection->pendingOutput());
     Q_EMIT maxPendingOutputChanged();
 }
 

@@ -20,8 +20,10 @@ QStateSyncIoHub::QStateSyncIoHub(int threadCount, QObject *parent)
 
 QStateSyncIoHub::~QStateSyncIoHub()
 {
-    // The threads close their sockets and free their peers; links left over see that the
-    // hub is gone and touch nothing.
+    // What was gathered in this turn goes too: a socket handed over in it is only closed
+    // once its thread has it. The threads close their sockets and free their peers; links
+    // left over see that the hub is gone and touch nothing.
+    flush();
     for (const auto &thread : m_threads)
         thread->stop();
     m_threads.clear();
@@ -125,47 +127,64 @@ void QStateSyncIoHub::deliver(std::vector<QStateSyncIoEvent> &events)
 
 void QStateSyncIoHub::drain()
 {
-    std::vector<QStateSyncIoEvent> events;
     {
         QMutexLocker locker(&m_inboxMutex);
-        events.swap(m_inbox);
+        if (m_draining.empty()) {
+            m_draining.swap(m_inbox);
+        } else {
+            m_draining.insert(m_draining.end(), std::make_move_iterator(m_inbox.begin()),
+                              std::make_move_iterator(m_inbox.end()));
+            m_inbox.clear();
+        }
         m_drainPosted = false;
     }
-    // A handler may destroy the server, and this hub with it.
+    // A handler may destroy the server, and this hub with it. One that runs a nested event
+    // loop runs this again, which goes on with the events left here before the newer ones:
+    // a peer's events keep their order, and the last, Disconnected, is handled (and the
+    // peer maybe released) only after all the others.
     const QPointer<QStateSyncIoHub> guard(this);
-    for (QStateSyncIoEvent &event : events) {
-        QStateSyncIoPeer *peer = event.peer;
-        QStateSyncRawLink *link = peer->link;
-        switch (event.kind) {
-        case QStateSyncIoEvent::Disconnected: {
-            // A link that goes from now on releases the peer itself.
-            const bool detached = peer->detached;
-            peer->disconnectSeen = true;
-            if (link) {
-                link->closed();
-                link->connection()->linkClosed(event.size != 0);
-            }
-            if (guard && detached)
-                outbox(peer).add(QStateSyncIoBatch::Release, peer);
-            break;
-        }
-        case QStateSyncIoEvent::Message:
-            if (link)
-                link->connection()->receive(event.message, event.size);
-            break;
-        case QStateSyncIoEvent::Binary:
-            if (link)
-                link->connection()->receiveBinary();
-            break;
-        case QStateSyncIoEvent::Drained:
-            if (link)
-                link->connection()->outputTaken(peer->queuedBytes.load(std::memory_order_relaxed));
-            break;
-        }
+    while (m_nextEvent < m_draining.size()) {
+        QStateSyncIoEvent event = std::move(m_draining[m_nextEvent++]);
+        handle(event);
         if (!guard)
             return;
     }
+    m_draining.clear();
+    m_nextEvent = 0;
     flush();
+}
+
+void QStateSyncIoHub::handle(QStateSyncIoEvent &event)
+{
+    QStateSyncIoPeer *peer = event.peer;
+    QStateSyncRawLink *link = peer->link;
+    switch (event.kind) {
+    case QStateSyncIoEvent::Disconnected: {
+        // A link that goes from now on releases the peer itself.
+        const bool detached = peer->detached;
+        const QPointer<QStateSyncIoHub> guard(this);
+        peer->disconnectSeen = true;
+        if (link) {
+            link->closed();
+            link->connection()->linkClosed(event.size != 0);
+        }
+        if (guard && detached)
+            outbox(peer).add(QStateSyncIoBatch::Release, peer);
+        break;
+    }
+    case QStateSyncIoEvent::Message:
+        if (link)
+            link->connection()->receive(event.message, event.size);
+        break;
+    case QStateSyncIoEvent::Binary:
+        if (link)
+            link->connection()->receiveBinary();
+        break;
+    case QStateSyncIoEvent::Drained:
+        if (link)
+            link->connection()->outputTaken(peer->queuedBytes.load(std::memory_order_relaxed));
+        break;
+    }
 }
 
 QStateSyncRawLink::QStateSyncRawLink(QStateSyncIoHub *hub, QStateSyncIoPeer *peer,

@@ -54,6 +54,7 @@ public:
 private:
     QStateSyncIoBatch &outbox(QStateSyncIoPeer *peer);
     void drain();
+    void handle(QStateSyncIoEvent &event);
 
     std::vector<std::unique_ptr<QStateSyncIoThread>> m_threads;
     std::vector<QStateSyncIoBatch> m_outboxes;
@@ -63,6 +64,9 @@ private:
     QMutex m_inboxMutex;
     std::vector<QStateSyncIoEvent> m_inbox; // guarded by m_inboxMutex
     bool m_drainPosted = false; // guarded by m_inboxMutex
+    // Taken from the inbox, handled up to m_nextEvent.
+    std::vector<QStateSyncIoEvent> m_draining;
+    size_t m_nextEvent = 0;
 };
 
 // A client served by an I/O thread.

@@ -419,14 +419,15 @@ void QStateSyncIoThread::flushDirty()
         peer->chainLast = -1;
         if (peer->phase == Phase::Closed)
             continue;
-        if (!peer->output.isEmpty() && !peer->waitingToWrite)
-            writeTo(peer);
-        if (peer->phase == Phase::Closed)
-            continue;
         if (!peer->output.isEmpty()) {
-            // Still a backlog: the new frames wait behind it.
+            // The frames of this turn go behind what waits already: a backlog, or frames of
+            // the thread's own (the handshake's answer, pongs). Written apart, the older ones
+            // could end a closing connection before the newer ones, its close frame among
+            // them, were out.
             for (; link >= 0; link = m_chain[link].next)
                 peer->output.append(m_chain[link].data, m_chain[link].size);
+            if (!peer->waitingToWrite)
+                writeTo(peer);
             continue;
         }
         while (link >= 0) {

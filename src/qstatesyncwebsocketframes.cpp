@@ -132,10 +132,18 @@ bool isValidCloseCode(quint16 code)
 }
 } // namespace
 
-void FrameReader::fail(Handler *handler, quint16 code, const char *why)
+void FrameReader::finish()
 {
+    // Nothing more is read: a message in fragments will never be whole.
     m_finished = true;
     m_fragments = QByteArray();
+    m_fragmentOpcode = 0;
+    m_messageSize = 0;
+}
+
+void FrameReader::fail(Handler *handler, quint16 code, const char *why)
+{
+    finish();
     handler->protocolError(code, why);
 }
 
@@ -226,7 +234,7 @@ qsizetype FrameReader::feed(char *data, qsizetype size, Handler *handler)
             handler->pong();
             continue;
         case OpClose: {
-            m_finished = true;
+            finish();
             if (payloadSize == 1) {
                 handler->protocolError(CloseProtocolError, "a close frame of one byte");
                 break;

@@ -96,6 +96,7 @@ public:
     void releaseMemory() { m_fragments = QByteArray(); }
 
 private:
+    void finish();
     void fail(Handler *handler, quint16 code, const char *why);
 
     qint64 m_maxMessageSize;

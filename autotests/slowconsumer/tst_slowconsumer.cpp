@@ -64,6 +64,8 @@ private Q_SLOTS:
     void slowClientIsConflatedWhileOthersGetEveryUpdate();
     void presenceWhileCongestedComesAsASnapshot();
     void clientThatAsksButNeverReadsIsDropped();
+    void changingTheLimitWhileConflatingCatchesUp_data();
+    void changingTheLimitWhileConflatingCatchesUp();
 
 private:
     std::unique_ptr<LogCapture> m_log;
@@ -286,6 +288,54 @@ void tst_SlowConsumer::clientThatAsksButNeverReadsIsDropped()
     QTRY_COMPARE(server->clientCount(), 0);
     QVERIFY(!LogCapture::linesIn("qstatesync.server").filter("does not read").isEmpty());
     QCOMPARE(server->clientsOfState("s"), QStringList());
+}
+
+void tst_SlowConsumer::changingTheLimitWhileConflatingCatchesUp_data()
+{
+    QTest::addColumn<qint64>("newLimit");
+    QTest::addRow("limit removed") << qint64(0);
+    QTest::addRow("limit raised past what waits") << qint64(64 * 1024 * 1024);
+}
+
+// A client is conflated under one limit, then the limit goes or grows past what waits for
+// it: once it reads, it gets what it missed and what comes after.
+void tst_SlowConsumer::changingTheLimitWhileConflatingCatchesUp()
+{
+    QFETCH(qint64, newLimit);
+    const auto server = startServer();
+    server->setMaxPendingOutput(Limit);
+    server->setHeartbeatInterval(0);
+    server->setUpdateRate(0);
+    createState(*server, "s");
+    RawTcpPeer slow({true, true, 4096});
+    QVERIFY(slow.open(server->serverPort(), "slow"));
+    slow.join("s");
+    QJsonObject copy = slow.take(7).value("data").toObject().value("state").toObject();
+    slow.stopReading();
+    QVERIFY2(fillOutputBeyond(*server, "s", Limit), "the slow client's queue never filled");
+    LogCapture::clear();
+    server->updateStateValue("s", {{"missed", true}});
+    QVERIFY(!LogCapture::linesIn("qstatesync.server").filter("conflating").isEmpty());
+
+    server->setMaxPendingOutput(newLimit);
+    server->updateStateValue("s", {{"after", true}});
+    slow.resumeReading();
+    const qint64 version = server->versionOfState("s");
+    QVERIFY(slow.waitUntil([&] {
+        while (!slow.received.isEmpty()) {
+            const QJsonObject data = slow.received.takeFirst().value("data").toObject();
+            if (data.contains("state"))
+                copy = data.value("state").toObject();
+            else
+                QStateSyncMerge::apply(copy, data.value("updates").toObject(),
+                                       QStateSync::MergeMode::Deep);
+            if (data.value("version").toInteger() == version)
+                return true;
+        }
+        return false;
+    }));
+    QCOMPARE(copy, *server->valueOfState("s"));
+    QVERIFY(copy.contains("missed") && copy.contains("after"));
 }
 
 QTEST_GUILESS_MAIN(tst_SlowConsumer)
