@@ -143,9 +143,14 @@ void tst_SlowConsumer::slowClientIsConflatedWhileOthersGetEveryUpdate()
         maxPending = std::max(maxPending, pending);
         QVERIFY2(pending <= Limit + server->sizeOfState("s") + 16 * 1024,
                  qPrintable(QStringLiteral("round %1: %2 bytes wait").arg(round).arg(pending)));
+        // With I/O threads the server counts what it sends before the system takes it: a
+        // look above the limit may be a moment's. A queue that drained to a quarter of
+        // the limit (where conflation ends) was not the slow client's backlog.
         if (congestedSince < 0 && pending > Limit)
             congestedSince = round;
-        if (congestedSince > 0 && !ownChangeSent) {
+        else if (congestedSince > 0 && pending <= Limit / 4)
+            congestedSince = -1;
+        if (congestedSince > 0 && !ownChangeSent && round - congestedSince >= 20) {
             // The slow client still writes: its own change is acknowledged later.
             slow.send(3,
                       QJsonObject{{"updates", QJsonObject{{"mine", true}}}, {"requestId", "own"}});
