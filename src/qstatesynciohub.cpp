@@ -48,7 +48,7 @@ QStateSyncIoPeer *QStateSyncIoHub::adopt(int fd, const QString &description,
             chosen = candidate;
     }
     m_nextThread = (chosen + 1) % threadCount();
-    auto *peer = new QStateSyncIoPeer(fd, m_threads[chosen].get(), description);
+    auto *peer = new QStateSyncIoPeer(fd, m_threads[chosen].get(), chosen, description);
     peer->reader.setMaxMessageSize(settings.maxMessageSize.load(std::memory_order_relaxed));
     peer->output = response;
     peer->input = early;
@@ -63,11 +63,7 @@ QStateSyncIoBatch &QStateSyncIoHub::outbox(QStateSyncIoPeer *peer)
         m_flushScheduled = true;
         QMetaObject::invokeMethod(this, &QStateSyncIoHub::flush, Qt::QueuedConnection);
     }
-    for (size_t i = 0; i < m_threads.size(); ++i) {
-        if (m_threads[i].get() == peer->thread)
-            return m_outboxes[i];
-    }
-    Q_UNREACHABLE();
+    return m_outboxes[size_t(peer->threadIndex)];
 }
 
 void QStateSyncIoHub::send(QStateSyncIoPeer *peer, const QByteArray &frame)

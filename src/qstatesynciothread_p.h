@@ -45,14 +45,17 @@ struct QStateSyncIoSettings
 // So no message about a peer ever reaches a freed one.
 struct QStateSyncIoPeer
 {
-    QStateSyncIoPeer(int fd, QStateSyncIoThread *thread, const QString &description)
+    QStateSyncIoPeer(int fd, QStateSyncIoThread *thread, int threadIndex,
+                     const QString &description)
         : fd(fd)
         , thread(thread)
+        , threadIndex(threadIndex)
         , description(description)
     { }
 
     const int fd;
     QStateSyncIoThread *const thread;
+    const int threadIndex; // the hub's number for thread
     // For log lines: the client and its address.
     const QString description;
 
