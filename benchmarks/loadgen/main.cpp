@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // qstatesync-loadgen: a load generator for servers of the v1 protocol (qstatesyncd, and
-// any server of the JavaScript server-state-sync's protocol). See benchmarks/README.md.
+// any server of the JavaScript server-state-sync's protocol). doc/benchmarks.md describes
+// the method; --help lists the scenarios and options.
 
 #include "fakeserver.h"
 #include "options.h"

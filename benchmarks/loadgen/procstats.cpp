@@ -58,6 +58,20 @@ double processCpuSeconds(int pid)
     return double(user + system) / double(sysconf(_SC_CLK_TCK));
 }
 
+double machineBusySeconds()
+{
+    FILE *file = std::fopen("/proc/stat", "re");
+    if (!file)
+        return -1;
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+    const int fields = std::fscanf(file, "cpu %llu %llu %llu %llu %llu %llu %llu", &user, &nice,
+                                   &system, &idle, &iowait, &irq, &softirq);
+    std::fclose(file);
+    if (fields != 7)
+        return -1;
+    return double(user + nice + system + irq + softirq) / double(sysconf(_SC_CLK_TCK));
+}
+
 double ownCpuSeconds(bool callingThreadOnly)
 {
     rusage usage{};

@@ -13,6 +13,9 @@ namespace loadgen {
 int64_t processRssKiB(int pid);
 // User plus system CPU time of the process in seconds (all its threads), or -1.
 double processCpuSeconds(int pid);
+// CPU seconds the whole machine spent busy (every CPU, every process, the kernel), from
+// /proc/stat, or -1: what the server and this process did not use of it, others did.
+double machineBusySeconds();
 // The same for this process (all threads), or for the calling thread only.
 double ownCpuSeconds(bool callingThreadOnly = false);
 

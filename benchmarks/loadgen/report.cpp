@@ -148,6 +148,15 @@ bool report(const Options &o, const Result &result)
         json.number("server_cpu", (s.serverCpu[1] - s.serverCpu[0]) / cpuWindow, 2);
     if (s.ownCpu[0] >= 0 && s.ownCpu[1] >= 0 && cpuWindow > 0)
         json.number("loadgen_cpu", (s.ownCpu[1] - s.ownCpu[0]) / cpuWindow, 2);
+    // What the rest of the machine used meanwhile (other processes, unattributed kernel
+    // work): a run that competed with something else shows it here.
+    if (s.machineCpu[0] >= 0 && s.machineCpu[1] >= 0 && s.serverCpu[0] >= 0 && s.serverCpu[1] >= 0
+        && s.ownCpu[0] >= 0 && s.ownCpu[1] >= 0 && cpuWindow > 0
+        && o.scenario != Scenario::SelfCheck) {
+        const double others = (s.machineCpu[1] - s.machineCpu[0])
+                - (s.serverCpu[1] - s.serverCpu[0]) - (s.ownCpu[1] - s.ownCpu[0]);
+        json.number("other_cpu", (others > 0 ? others : 0.0) / cpuWindow, 2);
+    }
     json.integer("lost", int64_t(lost));
     json.integer("out_of_order", int64_t(s.outOfOrder));
     json.integer("server_errors", int64_t(s.serverErrors));

@@ -104,6 +104,8 @@ void WorkerStats::merge(const WorkerStats &other)
             serverCpu[i] = other.serverCpu[i];
         if (other.ownCpu[i] >= 0)
             ownCpu[i] = other.ownCpu[i];
+        if (other.machineCpu[i] >= 0)
+            machineCpu[i] = other.machineCpu[i];
     }
     for (const std::string &error : other.errors) {
         if (errors.size() < MaxErrorsKept)
@@ -652,6 +654,7 @@ void Worker::sampleCpu(int which)
         m_stats.serverCpu[which] = processCpuSeconds(m_options.serverPid);
     // The self-check's fake server is a thread of this process: leave its time out.
     m_stats.ownCpu[which] = ownCpuSeconds(m_options.scenario == Scenario::SelfCheck);
+    m_stats.machineCpu[which] = machineBusySeconds();
 }
 
 void Worker::step()

@@ -60,6 +60,7 @@ struct WorkerStats
     // CPU seconds (of the server, and of this process) at the window's start and end.
     double serverCpu[2] = {-1, -1};
     double ownCpu[2] = {-1, -1};
+    double machineCpu[2] = {-1, -1};
     std::vector<std::string> errors;
 
     void merge(const WorkerStats &other);
