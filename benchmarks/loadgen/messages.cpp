@@ -177,7 +177,14 @@ std::string errorMessageOf(const char *text, size_t size, size_t limit)
     if (!p)
         return std::string(text, size < limit ? size : limit);
     const char *end = text + size;
-    size_t length = size_t(end - p);
+    if (p < end && *p == '"') {
+        // The string's text, its escapes left as they are.
+        const char *close = ++p;
+        while (close < end && *close != '"')
+            close += *close == '\\' ? 2 : 1;
+        end = close < end ? close : end;
+    }
+    const size_t length = size_t(end - p);
     return std::string(p, length < limit ? length : limit);
 }
 
