@@ -146,7 +146,10 @@ record() { # run case server io_threads json
 run_case() { # run case server io_threads loadgen-arguments...
     local run=$1 name=$2 server=$3 io=$4
     shift 4
-    local log=$OUT_DIR/$name-$server-$run
+    local log=$OUT_DIR/$name-$server-run$run
+    if [ "$io" != null ]; then
+        log=$log-io$io
+    fi
     local command=()
     if [ "$server" = qstatesyncd ]; then
         command=("$QSTATESYNCD" --config "$CONFIG" --host 127.0.0.1 --port 0)
@@ -226,7 +229,7 @@ say "measured in $(($(date +%s) - start_time)) s; results in $RESULTS"
 if [ -n "${QSTATESYNC_BENCH_NO_REPORT:-}" ]; then
     exit 0
 fi
-qt_library=$(ldd "$QSTATESYNCD" | awk '/libQt6Core\.so/ {print $3; exit}')
+qt_library=$(ldd "$QSTATESYNCD" 2>/dev/null | awk '/libQt6Core\.so/ {print $3; exit}' || true)
 qt_version=$(readlink -f "$qt_library" | sed -n 's/.*libQt6Core\.so\.\([0-9.]*\)$/\1/p')
 "$PYTHON" benchmarks/report.py \
     --results "$RESULTS" \
