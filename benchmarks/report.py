@@ -404,6 +404,29 @@ def join_storm_table(records):
     return lines
 
 
+def disturbed_cases(records):
+    found = []
+    for r in records:
+        key = (r["case"], r["server_name"], r["io_threads"])
+        values = [x["result"].get("other_cpu") for x in records
+                  if (x["case"], x["server_name"], x["io_threads"]) == key
+                  and x["result"].get("other_cpu") is not None]
+        if values and statistics.median(values) >= 0.2:
+            text = "%s on %s (%.2f)" % (r["case"], r["server_name"], statistics.median(values))
+            if r["io_threads"] is not None and r["case"] == "fanout-1000-io":
+                text = "%s --io-threads %s on %s (%.2f)" % (
+                    r["case"], r["io_threads"], r["server_name"], statistics.median(values))
+            if text not in found:
+                found.append(text)
+    return found
+
+
+def loadgen_peak(records):
+    values = [r["result"].get("loadgen_cpu") for r in records
+              if r["case"] != "selfcheck" and r["result"].get("loadgen_cpu") is not None]
+    return max(values) if values else None
+
+
 def machine_load(records):
     values = [r["result"].get("other_cpu") for r in records
               if r["result"].get("other_cpu") is not None]
@@ -460,6 +483,11 @@ def render(records, args, plot_problem, profile):
     out.extend(summary_table(records, args))
     add("")
     busy = machine_load(records)
+    disturbed = disturbed_cases(records)
+    if disturbed and (busy is None or busy < 0.2):
+        add("Other work on the machine used 0.2 cores or more (median of the runs) while these")
+        add("cases measured, which lowers and scatters their figures: %s." % ", ".join(disturbed))
+        add("")
     if busy is not None and busy >= 0.2:
         add("**The machine was not quiet**: while these runs measured, other work used a median")
         add("of %.2f of its %d cores (\"Other CPU\" below). The servers and the load generator" % (busy, os.cpu_count()))
@@ -534,6 +562,14 @@ def render(records, args, plot_problem, profile):
     add("The load generator and the server share the machine's %s cores: what one uses the" % os.cpu_count())
     add("other cannot. A server that used both cores would be held back by the load generator's")
     add("share; the CPU columns below show where the time went.")
+    peak = loadgen_peak(records)
+    if peak is not None:
+        add("")
+        add("The load generator used at most %.2f of a core in any run. It costs more per" % peak)
+        add("delivery when the server writes every frame with a system call of its own (the Node.js")
+        add("peer does: one `writev` per delivery under strace), since each then arrives as its own")
+        add("TCP segment, to be read and acknowledged on its own, than when several frames for one")
+        add("connection leave together, as they do from qstatesyncd once they queue up.")
     add("")
     add("## All results")
     add("")

@@ -14,6 +14,8 @@
 #   QSTATESYNC_BENCH_IO_THREADS  --io-threads of qstatesyncd, when it has the option (nproc)
 #   QSTATESYNC_BENCH_ONLY        run only the cases whose name matches this regex
 #   QSTATESYNC_BENCH_NO_REPORT   set: leave doc/ alone (results stay in BUILD_DIR)
+#   QSTATESYNC_BENCH_REPORT_ONLY set: measure nothing, write doc/ again from the last
+#                                results (after editing benchmarks/profile.md)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -77,7 +79,7 @@ trap 'stop_server >/dev/null 2>&1 || true' EXIT
 # 10,000 clients and as many server sockets: both sides need the descriptors.
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$OUT_DIR"
-: >"$RESULTS"
+PARAMETERS=$OUT_DIR/parameters.sh
 
 # Both servers read the same file: qstatesyncd all of it, the Node peer its "states".
 # The limits that would get in the benchmark's way are off (0 is "no limit" for each),
@@ -178,53 +180,76 @@ run_case() { # run case server io_threads loadgen-arguments...
     fi
 }
 
-start_time=$(date +%s)
-qstatesyncd_io=null
-if [ "$IO_THREADS_SUPPORTED" = 1 ]; then
-    qstatesyncd_io=$IO_THREADS
-    say "qstatesyncd has --io-threads: the main table uses --io-threads $IO_THREADS"
-fi
+measure() {
+    : >"$RESULTS"
+    start_time=$(date +%s)
+    qstatesyncd_io=null
+    if [ "$IO_THREADS_SUPPORTED" = 1 ]; then
+        qstatesyncd_io=$IO_THREADS
+        say "qstatesyncd has --io-threads: the main table uses --io-threads $IO_THREADS"
+    fi
 
-say "load generator self-check (built-in server, 100 connections, one core)"
-selfcheck=$("$LOADGEN" selfcheck --connections 100 --warmup 0.5 --duration 2 \
-    2>"$OUT_DIR/selfcheck.log") || true
-if [ -z "$selfcheck" ]; then
-    selfcheck='{"ok":false,"errors":["the self-check did not run"]}'
-fi
-record 0 selfcheck loadgen null "$selfcheck"
-printf '    %-15s %-12s %s\n' selfcheck loadgen "$(summary <<<"$selfcheck")"
+    say "load generator self-check (built-in server, 100 connections, one core)"
+    selfcheck=$("$LOADGEN" selfcheck --connections 100 --warmup 0.5 --duration 2 \
+        2>"$OUT_DIR/selfcheck.log") || true
+    if [ -z "$selfcheck" ]; then
+        selfcheck='{"ok":false,"errors":["the self-check did not run"]}'
+    fi
+    record 0 selfcheck loadgen null "$selfcheck"
+    printf '    %-15s %-12s %s\n' selfcheck loadgen "$(summary <<<"$selfcheck")"
 
-for run in $(seq 1 "$RUNS"); do
-    say "run $run of $RUNS"
-    # Alternate which server goes first, so that neither always meets a warmer machine.
-    if [ $((run % 2)) -eq 1 ]; then servers=(qstatesyncd node); else servers=(node qstatesyncd); fi
-    for entry in "${CASES[@]}"; do
-        name=${entry%%|*}
-        read -r -a arguments <<<"${entry#*|}"
-        if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then
-            continue
-        fi
-        for server in "${servers[@]}"; do
-            if [ -n "${GAVE_UP[$name-$server]:-}" ]; then
+    for run in $(seq 1 "$RUNS"); do
+        say "run $run of $RUNS"
+        # Alternate which server goes first, so that neither always meets a warmer machine.
+        if [ $((run % 2)) -eq 1 ]; then servers=(qstatesyncd node); else servers=(node qstatesyncd); fi
+        for entry in "${CASES[@]}"; do
+            name=${entry%%|*}
+            read -r -a arguments <<<"${entry#*|}"
+            if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then
                 continue
             fi
-            io=null
-            if [ "$server" = qstatesyncd ]; then io=$qstatesyncd_io; fi
-            run_case "$run" "$name" "$server" "$io" "${arguments[@]}"
+            for server in "${servers[@]}"; do
+                if [ -n "${GAVE_UP[$name-$server]:-}" ]; then
+                    continue
+                fi
+                io=null
+                if [ "$server" = qstatesyncd ]; then io=$qstatesyncd_io; fi
+                run_case "$run" "$name" "$server" "$io" "${arguments[@]}"
+            done
         done
     done
-done
 
-if [ "$IO_THREADS_SUPPORTED" = 1 ] && { [ -z "$ONLY" ] || [[ fanout-1000-io =~ $ONLY ]]; }; then
-    say "qstatesyncd's I/O threads: fan-out to 1,000 subscribers with --io-threads 0, 1, 2"
-    for run in $(seq 1 "$RUNS"); do
-        for io in 0 1 2; do
-            run_case "$run" "fanout-1000-io" qstatesyncd "$io" \
-                fanout --subscribers 1000 --payload 64 --window 4
+    if [ "$IO_THREADS_SUPPORTED" = 1 ] && { [ -z "$ONLY" ] || [[ fanout-1000-io =~ $ONLY ]]; }; then
+        say "qstatesyncd's I/O threads: fan-out to 1,000 subscribers with --io-threads 0, 1, 2"
+        for run in $(seq 1 "$RUNS"); do
+            for io in 0 1 2; do
+                run_case "$run" "fanout-1000-io" qstatesyncd "$io" \
+                    fanout --subscribers 1000 --payload 64 --window 4
+            done
         done
-    done
+    fi
+    say "measured in $(($(date +%s) - start_time)) s; results in $RESULTS"
+    # What the report needs to describe these results, also when it is written later.
+    cat >"$PARAMETERS" <<TXT
+RUNS=$RUNS
+RATE=$RATE
+WARMUP=$WARMUP
+SECONDS_MEASURED=$SECONDS_MEASURED
+qstatesyncd_io=$qstatesyncd_io
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src tools 2>/dev/null || echo ' (modified)')"
+TXT
+}
+
+if [ -n "${QSTATESYNC_BENCH_REPORT_ONLY:-}" ]; then
+    if [ ! -s "$RESULTS" ] || [ ! -f "$PARAMETERS" ]; then
+        echo "run.sh: no results in $OUT_DIR to report" >&2
+        exit 2
+    fi
+else
+    measure
 fi
-say "measured in $(($(date +%s) - start_time)) s; results in $RESULTS"
+# shellcheck source=/dev/null
+. "$PARAMETERS"
 
 if [ -n "${QSTATESYNC_BENCH_NO_REPORT:-}" ]; then
     exit 0
@@ -242,7 +267,7 @@ qt_version=$(readlink -f "$qt_library" | sed -n 's/.*libQt6Core\.so\.\([0-9.]*\)
     --ws-version "$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["version"])' \
         "$NODE_DIR/node_modules/ws/package.json")" \
     --qstatesyncd-version "$("$QSTATESYNCD" --version | head -n 1)" \
-    --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src tools 2>/dev/null || echo ' (modified)')" \
+    --commit "$COMMIT" \
     --rate "$RATE" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" --runs "$RUNS" \
     --io-threads "$qstatesyncd_io"
 say "wrote doc/benchmarks.md and doc/images/benchmarks.png"
