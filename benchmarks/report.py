@@ -13,9 +13,9 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import statistics
-import subprocess
+
+import benchplot
 
 SERVERS = ("qstatesyncd", "node")
 
@@ -188,90 +188,15 @@ def machine(args):
     ]
 
 
-def gnuplot_terminal():
-    try:
-        out = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True,
-                             text=True, timeout=30)
-        text = out.stdout + out.stderr
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if "pngcairo" in text:
-        return "pngcairo size 1200,480 font 'DejaVu Sans,10'"
-    if " png " in text or "\npng" in text:
-        return "png size 1200,480"
-    return None
-
-
 def plot(records, args):
-    """deliveries/s against subscribers, and the latency percentiles, for both servers."""
-    terminal = gnuplot_terminal()
-    if not shutil.which("gnuplot") or terminal is None:
-        return "gnuplot (with a PNG terminal) was not found: no plot"
-    fanout = os.path.join(args.work_dir, "plot-fanout.dat")
-    with open(fanout, "w") as f:
-        f.write("# subscribers qstatesyncd node\n")
-        for subscribers, case in ((100, "fanout-100"), (1000, "fanout-1000"),
-                                  (5000, "fanout-5000")):
-            values = [cells(records, case, s).median("deliveries_per_s") for s in SERVERS]
-            f.write("%d %s\n" % (subscribers, " ".join("NaN" if v is None else "%.0f" % v
-                                                        for v in values)))
-    latency = os.path.join(args.work_dir, "plot-latency.dat")
-    with open(latency, "w") as f:
-        f.write("# percentile qstatesyncd_ms node_ms\n")
-        for label, key in (("p50", "latency_us.p50"), ("p99", "latency_us.p99"),
-                           ("p99.9", "latency_us.p999")):
-            values = [cells(records, "latency", s).median(key) for s in SERVERS]
-            f.write("%s %s\n" % (label, " ".join("NaN" if v is None else "%.3f" % (v / 1000)
-                                                  for v in values)))
-    def has_data(path):
-        with open(path) as f:
-            return any("NaN" not in line.split(None, 1)[-1] for line in f
-                       if not line.startswith("#"))
-
-    panels = []
-    if has_data(fanout):
-        panels.append("""set title 'Fan-out, 64 B updates, window 4'
-set xlabel 'subscribers'
-set ylabel 'deliveries per second'
-set logscale x
-set xrange [70:7000]
-set yrange [0:*]
-set xtics (100, 1000, 5000)
-set format y '%%.0s%%c'
-set grid
-set key top right
-plot '%s' using 1:2 with linespoints lw 2 pt 7 title 'QStateSync (qstatesyncd)', \\
-     '' using 1:3 with linespoints lw 2 pt 5 title 'Node.js + ws peer'
-unset logscale x
-unset xtics
-set xtics
-set autoscale x
-set autoscale y
-set format y '%%g'
-""" % fanout)
-    if has_data(latency):
-        panels.append("""set title 'Latency at %s updates/s to 1,000 subscribers'
-set xlabel 'percentile'
-set ylabel 'milliseconds (log scale)'
-set grid
-set key top left
-set logscale y
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
-plot '%s' using 2:xtic(1) title 'QStateSync (qstatesyncd)', '' using 3 title 'Node.js + ws peer'
-""" % (args.rate, latency))
-    if not panels:
-        return "no fan-out or latency results to plot"
-    script = os.path.join(args.work_dir, "plot.gp")
-    with open(script, "w") as f:
-        f.write("set terminal %s\nset output '%s'\nset multiplot layout 1,%d\n%s"
-                "unset multiplot\n" % (terminal, args.plot, len(panels), "".join(panels)))
-    result = subprocess.run(["gnuplot", script], capture_output=True, text=True)
-    if result.returncode != 0:
-        return "gnuplot failed: " + result.stderr.strip()[:300]
-    return None
+    fanout = [(subscribers, *(cells(records, case, s).median("deliveries_per_s")
+                              for s in SERVERS))
+              for subscribers, case in ((100, "fanout-100"), (1000, "fanout-1000"),
+                                        (5000, "fanout-5000"))]
+    latency = [(label, *(cells(records, "latency", s).median(key) for s in SERVERS))
+               for label, key in (("p50", "latency_us.p50"), ("p99", "latency_us.p99"),
+                                  ("p99.9", "latency_us.p999"))]
+    return benchplot.draw(fanout, latency, args.rate, args.plot, args.work_dir)
 
 
 def main():

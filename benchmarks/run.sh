@@ -256,7 +256,7 @@ if [ -n "${QSTATESYNC_BENCH_NO_REPORT:-}" ]; then
 fi
 qt_library=$(ldd "$QSTATESYNCD" 2>/dev/null | awk '/libQt6Core\.so/ {print $3; exit}' || true)
 qt_version=$(readlink -f "$qt_library" | sed -n 's/.*libQt6Core\.so\.\([0-9.]*\)$/\1/p')
-"$PYTHON" benchmarks/report.py \
+"$PYTHON" -B benchmarks/report.py \
     --results "$RESULTS" \
     --profile benchmarks/profile.md \
     --markdown doc/benchmarks.md \
