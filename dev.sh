@@ -6,6 +6,9 @@
 #                   fuzzers under ASan and UBSan (clang, in build-sanitize/), then the
 #                   normal build's suite, whose summary ends the output
 #   ./dev.sh build  only builds (build/)
+#   ./dev.sh bench  builds build/ in Release (with the load generator) and runs the
+#                   benchmarks against qstatesyncd and the Node.js peer
+#                   (benchmarks/run.sh), which write doc/benchmarks.md
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -65,6 +68,23 @@ build() {
     fi
     say "building"
     cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+# The benchmarks need an optimized build with the load generator: an existing build/
+# configured otherwise is switched over (its other settings stay).
+run_benchmarks() {
+    install_missing
+    if [ -f "$BUILD_DIR/CMakeCache.txt" ] \
+        && ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD_DIR/CMakeCache.txt"; then
+        say "switching $BUILD_DIR/ to a Release build for the benchmarks"
+        cmake -DCMAKE_BUILD_TYPE=Release "$BUILD_DIR" >/dev/null
+    fi
+    if [ -f "$BUILD_DIR/CMakeCache.txt" ] \
+        && grep -q '^QSTATESYNC_BUILD_BENCHMARKS:BOOL=OFF$' "$BUILD_DIR/CMakeCache.txt"; then
+        cmake -DQSTATESYNC_BUILD_BENCHMARKS=ON "$BUILD_DIR" >/dev/null
+    fi
+    build
+    exec benchmarks/run.sh "$BUILD_DIR"
 }
 
 run_server() {
@@ -138,8 +158,9 @@ case "${1:-}" in
     run) run_server ;;
     test) run_tests ;;
     build) build ;;
+    bench) run_benchmarks ;;
     *)
-        echo "usage: ./dev.sh run | test | build" >&2
+        echo "usage: ./dev.sh run | test | build | bench" >&2
         exit 2
         ;;
 esac

@@ -1,0 +1,537 @@
+#!/usr/bin/env python3
+# Copyright (C) 2026 The QStateSync Authors.
+# SPDX-License-Identifier: GPL-3.0-only
+"""Writes doc/benchmarks.md and its plot from the runner's results (benchmarks/run.sh).
+
+Standard library only. Each line of the results file is
+{"run", "case", "server_name", "io_threads", "result": <the load generator's JSON line>};
+the medians are taken over the runs whose result is correct ("ok": true).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+
+import benchplot
+
+SERVERS = ("qstatesyncd", "node")
+
+# case, scenario text, measure, key, unit, better ("higher"/"lower"), target
+# A target is (kind, value): ("ratio>=", 4) on QStateSync / Node, ("ratio<=", 0.25),
+# ("ratio<", 1), ("max", 10) on QStateSync's own value, ("true", None).
+ROWS = [
+    ("fanout-100", "Fan-out, 100 subscribers, 64 B, window 4", "deliveries/s",
+     "deliveries_per_s", "/s", None),
+    ("fanout-100-w16", "Fan-out, 100 subscribers, 64 B, window 16", "deliveries/s",
+     "deliveries_per_s", "/s", None),
+    ("fanout-1000", "Fan-out, 1,000 subscribers, 64 B, window 4", "deliveries/s",
+     "deliveries_per_s", "/s", ("ratio>=", 4)),
+    ("fanout-5000", "Fan-out, 5,000 subscribers, 64 B, window 4", "deliveries/s",
+     "deliveries_per_s", "/s", ("ratio>=", 4)),
+    ("fanout-1000-1k", "Fan-out, 1,000 subscribers, 1 KiB, window 4", "deliveries/s",
+     "deliveries_per_s", "/s", None),
+    ("manystates", "Many states, 1,000 x 4 clients, all writing, window 4", "deliveries/s",
+     "deliveries_per_s", "/s", ("ratio>=", 3)),
+    ("manystates", "", "updates/s", "updates_per_s", "/s", None),
+    ("latency", "Latency, 1 writer at {rate} updates/s, 1,000 subscribers", "p50",
+     "latency_us.p50", "ms", None),
+    ("latency", "", "p99", "latency_us.p99", "ms", ("ratio<=", 0.25)),
+    ("latency", "", "p99.9", "latency_us.p999", "ms", None),
+    ("joinstorm", "Join storm, 10,000 clients, 500 handshakes at once",
+     "time to the last join", "join_s", "s", ("ratio<", 1)),
+    ("joinstorm", "", "5 updates reach all 10,000", "updates_reach_all", "bool", ("true", None)),
+    ("joinstorm", "", "server RSS per idle joined client", "rss_per_client_kib", "KiB",
+     ("max", 10)),
+]
+
+
+def field(result, key):
+    value = result
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def load(path):
+    records = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                records.append(json.loads(line))
+    return records
+
+
+class Cell:
+    """The runs of one case on one server: their median, and whether they were correct."""
+
+    def __init__(self, results):
+        self.results = results
+        self.ok = [r for r in results if r.get("ok")]
+
+    def median(self, key):
+        values = [field(r, key) for r in self.ok]
+        values = [v for v in values if v is not None]
+        if not values:
+            return None
+        if isinstance(values[0], bool):
+            return all(values)
+        return statistics.median(values)
+
+    def spread(self, key):
+        values = [field(r, key) for r in self.ok if field(r, key) is not None]
+        return (min(values), max(values)) if values else None
+
+    def first_error(self):
+        for r in self.results:
+            if not r.get("ok"):
+                errors = r.get("errors") or []
+                if r.get("scenario") == "joinstorm" and not errors and not r.get(
+                        "updates_reach_all", True):
+                    return "the updates did not reach every client"
+                if errors:
+                    return errors[0]
+                if r.get("lost") or r.get("out_of_order"):
+                    return "%s lost, %s out of order" % (r.get("lost"), r.get("out_of_order"))
+                return "failed"
+        return None
+
+
+def cells(records, case, server, io_threads=None, any_io=True):
+    results = [r["result"] for r in records if r["case"] == case
+               and r["server_name"] == server and (any_io or r["io_threads"] == io_threads)]
+    return Cell(results)
+
+
+def number(value, unit):
+    if value is None:
+        return "n/a"
+    if unit == "bool":
+        return "yes" if value else "**no**"
+    if unit == "/s":
+        return format(int(round(value)), ",")
+    if unit == "ms":
+        return "%.2f ms" % (value / 1000.0) if value < 10000 else "%.1f ms" % (value / 1000.0)
+    if unit == "s":
+        return "%.2f s" % value
+    if unit == "KiB":
+        return "%.2f KiB" % value
+    return str(value)
+
+
+def target_text(target):
+    if target is None:
+        return ""
+    kind, value = target
+    if kind == "ratio>=":
+        return "ratio >= %g" % value
+    if kind == "ratio<=":
+        return "ratio <= %g (1/%d)" % (value, round(1 / value))
+    if kind == "ratio<":
+        return "ratio < 1"
+    if kind == "max":
+        return "QStateSync <= %g KiB" % value
+    return "QStateSync: yes"
+
+
+def judge(target, ours, theirs, ratio):
+    if target is None:
+        return ""
+    kind, value = target
+    if kind == "max":
+        return "n/a" if ours is None else ("met" if ours <= value else "**not met**")
+    if kind == "true":
+        return "n/a" if ours is None else ("met" if ours else "**not met**")
+    if ratio is None:
+        return "n/a"
+    if kind == "ratio>=":
+        met = ratio >= value
+    elif kind == "ratio<=":
+        met = ratio <= value
+    else:
+        met = ratio < 1
+    return "met" if met else "**not met**"
+
+
+def machine(args):
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kib = int(f.readline().split()[1])
+            memory = "%.1f GiB" % (kib / 1024 / 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    return [
+        ("CPUs (nproc)", str(os.cpu_count())),
+        ("CPU model", model),
+        ("memory", memory),
+        ("kernel", platform.release()),
+        ("Qt", args.qt_version),
+        ("Node.js", args.node_version),
+        ("ws", args.ws_version),
+        ("qstatesyncd", "%s, commit %s" % (args.qstatesyncd_version, args.commit)),
+        ("date", datetime.date.today().isoformat()),
+    ]
+
+
+def plot(records, args):
+    fanout = [(subscribers, *(cells(records, case, s).median("deliveries_per_s")
+                              for s in SERVERS))
+              for subscribers, case in ((100, "fanout-100"), (1000, "fanout-1000"),
+                                        (5000, "fanout-5000"))]
+    latency = [(label, *(cells(records, "latency", s).median(key) for s in SERVERS))
+               for label, key in (("p50", "latency_us.p50"), ("p99", "latency_us.p99"),
+                                  ("p99.9", "latency_us.p999"))]
+    return benchplot.draw(fanout, latency, args.rate, args.plot, args.work_dir)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for name in ("results", "profile", "markdown", "plot", "work-dir", "qt-version",
+                 "node-version", "ws-version", "qstatesyncd-version", "commit", "rate",
+                 "warmup", "seconds", "runs", "io-threads"):
+        parser.add_argument("--" + name, required=True)
+    args = parser.parse_args()
+    records = load(args.results)
+    plot_problem = plot(records, args)
+    with open(args.profile) as f:
+        profile = f.read().strip()
+    text = render(records, args, plot_problem, profile)
+    with open(args.markdown, "w") as f:
+        f.write(text)
+
+
+def ratio_of(ours, theirs):
+    if ours is None or theirs in (None, 0) or isinstance(ours, bool):
+        return None
+    return ours / theirs
+
+
+def summary_table(records, args):
+    lines = ["| Scenario | Measure | QStateSync | Node.js peer | Ratio Q/N | Target | Met |",
+             "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+    for case, scenario, measure, key, unit, target in ROWS:
+        ours_cell = cells(records, case, "qstatesyncd")
+        theirs_cell = cells(records, case, "node")
+        ours, theirs = ours_cell.median(key), theirs_cell.median(key)
+        ratio = ratio_of(ours, theirs)
+        shown = []
+        for cell, value in ((ours_cell, ours), (theirs_cell, theirs)):
+            if not cell.results:
+                shown.append("not run")
+            elif value is None:
+                shown.append("**failed**")
+            else:
+                shown.append(number(value, unit))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            scenario.format(rate=args.rate), measure, shown[0], shown[1],
+            "" if ratio is None else "%.2f" % ratio, target_text(target),
+            judge(target, ours, theirs, ratio)))
+    return lines
+
+
+def failures(records):
+    lines = []
+    seen = set()
+    for r in records:
+        result = r["result"]
+        if result.get("ok"):
+            continue
+        key = (r["case"], r["server_name"], r["io_threads"])
+        if key in seen:
+            continue
+        seen.add(key)
+        failed = [x["result"] for x in records
+                  if (x["case"], x["server_name"], x["io_threads"]) == key]
+        bad = [x for x in failed if not x.get("ok")]
+        lines.append("- %s, %s: %d of %d runs failed: %s" % (
+            r["case"], r["server_name"], len(bad), len(failed),
+            Cell(failed).first_error()))
+    return lines
+
+
+def detail_table(records):
+    lines = ["| Case | Server | Correct runs | Deliveries/s (median, min-max) | Updates/s | "
+             "p50 | p99 | p99.9 | Joined in | Server CPU | Loadgen CPU | Other CPU |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    cases = []
+    for r in records:
+        if r["case"] not in cases and r["case"] not in ("selfcheck", "fanout-1000-io"):
+            cases.append(r["case"])
+    for case in cases:
+        for server in SERVERS:
+            cell = cells(records, case, server)
+            if not cell.results:
+                continue
+            spread = cell.spread("deliveries_per_s")
+            deliveries = number(cell.median("deliveries_per_s"), "/s")
+            if case == "joinstorm":
+                deliveries, spread = "n/a", None  # see the join storm's own table
+            if spread:
+                deliveries += " (%s-%s)" % (number(spread[0], "/s"), number(spread[1], "/s"))
+            lines.append("| %s | %s | %d of %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                case, server, len(cell.ok), len(cell.results), deliveries,
+                number(cell.median("updates_per_s"), "/s"),
+                number(cell.median("latency_us.p50"), "ms"),
+                number(cell.median("latency_us.p99"), "ms"),
+                number(cell.median("latency_us.p999"), "ms"),
+                number(cell.median("join_s"), "s"),
+                cpu(cell.median("server_cpu")), cpu(cell.median("loadgen_cpu")),
+                cpu(cell.median("other_cpu"))))
+    return lines
+
+
+def cpu(value):
+    return "n/a" if value is None else "%.2f" % value
+
+
+def join_storm_table(records):
+    lines = ["| Server | Correct runs | Joined | Time to the last join | 5 updates reached all in | "
+             "RSS before | RSS joined | RSS joined, idle | Per client |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for server in SERVERS:
+        cell = cells(records, "joinstorm", server)
+        if not cell.results:
+            continue
+        source = cell if cell.ok else Cell(cell.results[:1])
+        values = source.ok if cell.ok else source.results
+
+        def median(key):
+            found = [field(r, key) for r in values if field(r, key) is not None]
+            return statistics.median(found) if found else None
+
+        def kib(value):
+            return "n/a" if value is None or value < 0 else "%s KiB" % format(int(value), ",")
+
+        joined = median("joined")
+        lines.append("| %s | %d of %d | %s of %s | %s | %s | %s | %s | %s | %s |" % (
+            server, len(cell.ok), len(cell.results),
+            "n/a" if joined is None else format(int(joined), ","),
+            format(int(median("clients") or 0), ","), number(median("join_s"), "s"),
+            number(median("updates_s"), "s") if cell.ok else "n/a",
+            kib(median("rss_before_kib")), kib(median("rss_joined_kib")),
+            kib(median("rss_idle_kib")), number(median("rss_per_client_kib"), "KiB")))
+    lines += ["", "A failed run shows its own figures: how many had joined when it gave up."]
+    return lines
+
+
+def disturbed_cases(records):
+    found = []
+    for r in records:
+        key = (r["case"], r["server_name"], r["io_threads"])
+        values = [x["result"].get("other_cpu") for x in records
+                  if (x["case"], x["server_name"], x["io_threads"]) == key
+                  and x["result"].get("other_cpu") is not None]
+        if values and statistics.median(values) >= 0.2:
+            text = "%s on %s (%.2f)" % (r["case"], r["server_name"], statistics.median(values))
+            if r["io_threads"] is not None and r["case"] == "fanout-1000-io":
+                text = "%s --io-threads %s on %s (%.2f)" % (
+                    r["case"], r["io_threads"], r["server_name"], statistics.median(values))
+            if text not in found:
+                found.append(text)
+    return found
+
+
+def loadgen_peak(records):
+    values = [r["result"].get("loadgen_cpu") for r in records
+              if r["case"] != "selfcheck" and r["result"].get("loadgen_cpu") is not None]
+    return max(values) if values else None
+
+
+def machine_load(records):
+    values = [r["result"].get("other_cpu") for r in records
+              if r["result"].get("other_cpu") is not None]
+    return statistics.median(values) if values else None
+
+
+def io_threads_section(records):
+    rows = [r for r in records if r["case"] == "fanout-1000-io"]
+    if not rows:
+        return ["qstatesyncd had no `--io-threads` option when these figures were taken (the",
+                "runner passes it only when `qstatesyncd --help` mentions it), so there is no",
+                "scaling table yet."]
+    node = cells(records, "fanout-1000", "node").median("deliveries_per_s")
+    lines = ["Fan-out to 1,000 subscribers, 64 B, window 4, qstatesyncd with `--io-threads N`",
+             "(0: Qt's own sockets on the main thread). The ratio is to the Node.js peer's",
+             "median in the same scenario of the main table.", "",
+             "| --io-threads | Correct runs | Deliveries/s | Ratio to Node | p99 | Server CPU | "
+             "Loadgen CPU | Other CPU |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for io in sorted({r["io_threads"] for r in rows}):
+        cell = cells(records, "fanout-1000-io", "qstatesyncd", io, any_io=False)
+        value = cell.median("deliveries_per_s")
+        ratio = ratio_of(value, node)
+        lines.append("| %s | %d of %d | %s | %s | %s | %s | %s | %s |" % (
+            io, len(cell.ok), len(cell.results), number(value, "/s"),
+            "" if ratio is None else "%.2f" % ratio,
+            number(cell.median("latency_us.p99"), "ms"), cpu(cell.median("server_cpu")),
+            cpu(cell.median("loadgen_cpu")), cpu(cell.median("other_cpu"))))
+    return lines
+
+
+def render(records, args, plot_problem, profile):
+    selfcheck = cells(records, "selfcheck", "loadgen")
+    frames = selfcheck.median("frames_per_s")
+    selfcheck_cpu = selfcheck.median("loadgen_cpu")
+    io_note = ("qstatesyncd ran with `--io-threads %s`." % args.io_threads
+               if args.io_threads != "null" else
+               "qstatesyncd had no `--io-threads` option: it ran as it is.")
+    out = []
+    add = out.append
+    add("# Benchmarks")
+    add("")
+    add("<!-- Generated by ./dev.sh bench (benchmarks/run.sh, benchmarks/report.py): do not")
+    add("     edit by hand. The Profile section is benchmarks/profile.md. -->")
+    add("")
+    add("qstatesyncd against a Node.js server of the same v1 protocol (`benchmarks/node/server.js`,")
+    add("on the `ws` package, standing in for the JavaScript server-state-sync), measured by the")
+    add("same load generator (`qstatesync-loadgen`) in the same run, on the machine below. Each")
+    add("figure is the median of %s runs; a ratio is QStateSync's median over the Node.js" % args.runs)
+    add("peer's. %s" % io_note)
+    add("")
+    add("## Summary")
+    add("")
+    out.extend(summary_table(records, args))
+    add("")
+    busy = machine_load(records)
+    disturbed = disturbed_cases(records)
+    if disturbed and (busy is None or busy < 0.2):
+        add("Other work on the machine used 0.2 cores or more (median of the runs) while these")
+        add("cases measured, which lowers and scatters their figures: %s." % ", ".join(disturbed))
+        add("")
+    if busy is not None and busy >= 0.2:
+        add("**The machine was not quiet**: while these runs measured, other work used a median")
+        add("of %.2f of its %d cores (\"Other CPU\" below). The servers and the load generator" % (busy, os.cpu_count()))
+        add("shared what was left, so these figures are lower and more scattered than on an idle")
+        add("machine. The two servers ran alternately under that load, but its share varied from")
+        add("run to run: compare the min-max spreads before reading much into a ratio.")
+        add("")
+    problems = failures(records)
+    if problems:
+        add("Runs that failed (lost or misordered updates, refused or dropped clients, time-outs)")
+        add("do not count in the medians:")
+        add("")
+        out.extend(problems)
+        add("")
+    if plot_problem:
+        add("(%s.)" % plot_problem)
+    else:
+        add("![Deliveries per second against subscribers, and latency percentiles]"
+            "(%s)" % os.path.relpath(args.plot, os.path.dirname(os.path.abspath(args.markdown))))
+    add("")
+    add("## Method")
+    add("")
+    add("- **Load generator** (`benchmarks/loadgen`, C++17, no Qt): non-blocking sockets on one")
+    add("  epoll instance, one thread, a 512 KiB read buffer in which frames are parsed in place,")
+    add("  writes batched per loop turn. It is a plain v1 client: it asks for no subprotocol,")
+    add("  masks its frames, answers pings, and handles server frames of any length and in")
+    add("  fragments. Its clients connect with at most 500 handshakes outstanding.")
+    add("- **Updates**: `{\"type\":3,\"data\":{\"updates\":{\"v\":STAMP}}}` where `STAMP` is a")
+    add("  string of exactly the payload size (64 B or 1 KiB) holding the writer's number, its")
+    add("  sequence number and the CLOCK_MONOTONIC time the update was sent (for the paced")
+    add("  writer: the time it was due, so that a late send counts as latency). Both servers")
+    add("  broadcast every applied update to every client of the state, the sender included.")
+    add("- **Delivery, latency, loss**: every STATE_UPDATED a client receives is a delivery; its")
+    add("  latency is the time from the stamp to its arrival in the same process. Every client")
+    add("  checks that each writer's sequence numbers arrive complete and in order; after the")
+    add("  writers stop, the run waits until every client has every update. Any gap, reordering,")
+    add("  refused join, error answer or dropped connection makes the run fail.")
+    add("- **Window**: a writer sends a new update whenever fewer than W of its updates have come")
+    add("  back to it (its echo), so the load follows what the server can do.")
+    add("- **Runs**: a fresh server per run, started the same way for both (port 0, the")
+    add("  listening line read from its output), the two servers alternately (which goes first")
+    add("  alternates too); %s s of warm-up, then %s s measured. Connection set-up is not in" % (args.warmup, args.seconds))
+    add("  the measured time except in the join storm.")
+    add("- **Scenarios**: *fan-out*: 1 writer and S subscribers of one state; deliveries/s are")
+    add("  the updates the subscribers received per second. *Many states*: 1,000 states with 4")
+    add("  clients each, every client a writer with its own window; deliveries/s count every")
+    add("  client's receptions (its own echoes included), updates/s the writers' echoes.")
+    add("  *Latency*: one writer at a fixed %s updates/s (the same offered load for both) to" % args.rate)
+    add("  1,000 subscribers. *Join storm*: 10,000 clients connect and join one state; the time")
+    add("  runs from the first connect to the last join's answer; then one of them sends 5")
+    add("  updates, which must reach all 10,000; the server's VmRSS is read before the clients")
+    add("  connect and after they all joined, received the updates and stayed idle for 0.5 s.")
+    add("- **Server configuration**: both servers read the same file. qstatesyncd's limits that")
+    add("  would get in the way are off: `maxClientsPerState` 0, `maxClients` 0, `updateRate` 0,")
+    add("  `maxPendingHandshakes` 0 (0 is \"no limit\" for each); everything else is the default")
+    add("  (logging included). The file lists the states (`fanout`, `latency`, `storm`, `s0` to")
+    add("  `s999`); the Node.js peer creates exactly those from its `states` array.")
+    add("- **CPU**: \"Server CPU\" and \"Loadgen CPU\" are CPU seconds per second of the measured")
+    add("  window (1.00 = one core), from /proc/PID/stat and getrusage(). On loopback part of the")
+    add("  kernel's TCP work of one side is charged to the other. \"Other CPU\" is what the rest")
+    add("  of the machine used meanwhile (from /proc/stat): other processes, and kernel work")
+    add("  charged to nobody. The machine is shared: a run that competed with other work")
+    add("  shows it there, and such runs scatter (see the min-max of the deliveries).")
+    add("")
+    add("## Machine")
+    add("")
+    add("| | |")
+    add("| --- | --- |")
+    for name, value in machine(args):
+        add("| %s | %s |" % (name, value))
+    add("")
+    add("The load generator and the server share the machine's %s cores: what one uses the" % os.cpu_count())
+    add("other cannot. A server that used both cores would be held back by the load generator's")
+    add("share; the CPU columns below show where the time went.")
+    peak = loadgen_peak(records)
+    if peak is not None:
+        add("")
+        add("The load generator used at most %.2f of a core in any run. It costs more per" % peak)
+        add("delivery when the server writes every frame with a system call of its own (the Node.js")
+        add("peer does: one `writev` per delivery under strace), since each then arrives as its own")
+        add("TCP segment, to be read and acknowledged on its own, than when several frames for one")
+        add("connection leave together, as they do from qstatesyncd once they queue up.")
+    add("")
+    add("## All results")
+    add("")
+    out.extend(detail_table(records))
+    add("")
+    add("## Join storm")
+    add("")
+    out.extend(join_storm_table(records))
+    add("")
+    add("## qstatesyncd's I/O threads")
+    add("")
+    out.extend(io_threads_section(records))
+    add("")
+    add("## The load generator's own capacity")
+    add("")
+    if frames is not None:
+        add("`qstatesync-loadgen selfcheck` connects 100 clients to a server thread built into the")
+        add("tool that writes ready-made frames (small STATE_UPDATED messages, with 16-bit and")
+        add("64-bit lengths, a fragmented message and pings among them) as fast as the sockets take")
+        add("them. The load generator's one thread received **%s frames/s** (checking every" % number(frames, "/s"))
+        add("sequence number), using %s of a core: far more than any server above delivered." % cpu(selfcheck_cpu))
+    else:
+        add("The self-check failed: %s." % (selfcheck.first_error() or "no result"))
+    add("")
+    add(profile)
+    add("")
+    add("## Reproducing")
+    add("")
+    add("`./dev.sh bench` builds build/ in Release, runs `benchmarks/run.sh` (every scenario")
+    add("against both servers, %s runs) and writes this page and its plot. The raw results are" % args.runs)
+    add("`build/benchmarks/results/results.jsonl`, with each server's and the load generator's log")
+    add("beside them. `QSTATESYNC_BENCH_RUNS`, `QSTATESYNC_BENCH_SECONDS`, `QSTATESYNC_BENCH_RATE` and")
+    add("`QSTATESYNC_BENCH_ONLY` (a regex of case names) change the run; `qstatesync-loadgen --help`")
+    add("lists the scenarios and options for measuring any v1 server by hand.")
+    add("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()

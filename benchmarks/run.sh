@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# The benchmark runner: qstatesyncd and the Node.js peer (benchmarks/node/server.js), side
+# by side, the same scenarios with the same load generator, several runs each, the two
+# servers alternately; then doc/benchmarks.md and doc/images/benchmarks.png (report.py). Run it
+# through `./dev.sh bench`, which builds build/ in Release first.
+#
+#   benchmarks/run.sh [BUILD_DIR]
+#
+# Environment (all optional):
+#   QSTATESYNC_BENCH_RUNS        runs of every scenario and server (3)
+#   QSTATESYNC_BENCH_WARMUP      seconds of warm-up in each run (1)
+#   QSTATESYNC_BENCH_SECONDS     seconds measured after it (2.5)
+#   QSTATESYNC_BENCH_RATE        updates/s of the latency scenario (20)
+#   QSTATESYNC_BENCH_IO_THREADS  --io-threads of qstatesyncd, when it has the option (nproc)
+#   QSTATESYNC_BENCH_ONLY        run only the cases whose name matches this regex
+#   QSTATESYNC_BENCH_NO_REPORT   set: leave doc/ alone (results stay in BUILD_DIR)
+#   QSTATESYNC_BENCH_REPORT_ONLY set: measure nothing, write doc/ again from the last
+#                                results (after editing benchmarks/profile.md)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD_DIR=${1:-build}
+RUNS=${QSTATESYNC_BENCH_RUNS:-3}
+WARMUP=${QSTATESYNC_BENCH_WARMUP:-1}
+SECONDS_MEASURED=${QSTATESYNC_BENCH_SECONDS:-2.5}
+RATE=${QSTATESYNC_BENCH_RATE:-20}
+ONLY=${QSTATESYNC_BENCH_ONLY:-}
+
+QSTATESYNCD=$BUILD_DIR/bin/qstatesyncd
+LOADGEN=$BUILD_DIR/bin/qstatesync-loadgen
+NODE_DIR=$BUILD_DIR/benchmarks/node
+OUT_DIR=$BUILD_DIR/benchmarks/results
+RESULTS=$OUT_DIR/results.jsonl
+CONFIG=$OUT_DIR/qstatesyncd-bench.json
+
+# Debian's python3 (the package installed below), whatever else PATH offers.
+PYTHON=/usr/bin/python3
+
+say() { printf '==> %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# As dev.sh does: Debian packages only, apt-get update once, only what is missing.
+install_missing() {
+    local missing=() package
+    for package in gnuplot-nox python3; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$package")
+    done
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        missing+=(nodejs npm)
+    fi
+    if [ ${#missing[@]} -eq 0 ]; then
+        return
+    fi
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_missing
+for file in "$QSTATESYNCD" "$LOADGEN" "$NODE_DIR/server.js"; do
+    if [ ! -e "$file" ]; then
+        echo "run.sh: $file is missing: build first (./dev.sh bench does)" >&2
+        exit 2
+    fi
+done
+if [ ! -f "$NODE_DIR/node_modules/ws/package.json" ]; then
+    say "installing ws for the Node.js peer (npm ci)"
+    (cd "$NODE_DIR" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
+fi
+
+# shellcheck source=servers.sh
+. benchmarks/servers.sh
+trap 'stop_server >/dev/null 2>&1 || true' EXIT
+# 10,000 clients and as many server sockets: both sides need the descriptors.
+ulimit -n "$(ulimit -Hn)"
+mkdir -p "$OUT_DIR"
+PARAMETERS=$OUT_DIR/parameters.sh
+
+# Both servers read the same file: qstatesyncd all of it, the Node peer its "states".
+# The limits that would get in the benchmark's way are off (0 is "no limit" for each),
+# everything else is qstatesyncd's default.
+"$PYTHON" - "$CONFIG" <<'PY'
+import json, sys
+states = ["fanout", "latency", "storm"] + ["s%d" % i for i in range(1000)]
+config = {
+    "limits": {"maxClientsPerState": 0, "maxClients": 0, "updateRate": 0,
+               "maxPendingHandshakes": 0},
+    "states": [{"identifier": s} for s in states],
+}
+with open(sys.argv[1], "w") as f:
+    json.dump(config, f, indent=1)
+PY
+
+IO_THREADS_SUPPORTED=0
+if "$QSTATESYNCD" --help 2>&1 | grep -q -- '--io-threads'; then
+    IO_THREADS_SUPPORTED=1
+fi
+IO_THREADS=${QSTATESYNC_BENCH_IO_THREADS:-$(nproc)}
+
+# name | loadgen arguments
+CASES=(
+    "fanout-100|fanout --subscribers 100 --payload 64 --window 4"
+    "fanout-100-w16|fanout --subscribers 100 --payload 64 --window 16"
+    "fanout-1000|fanout --subscribers 1000 --payload 64 --window 4"
+    "fanout-5000|fanout --subscribers 5000 --payload 64 --window 4"
+    "fanout-1000-1k|fanout --subscribers 1000 --payload 1024 --window 4"
+    "manystates|manystates --states 1000 --clients-per-state 4 --payload 64 --window 4"
+    "joinstorm|joinstorm --clients 10000 --max-handshakes 500 --storm-updates 5 --connect-timeout 30"
+    "latency|latency --subscribers 1000 --payload 64 --rate $RATE"
+)
+
+# Servers that did not get every client joined in time in a case are not run in it again
+# (another 30 s wait would tell nothing new).
+declare -A GAVE_UP=()
+
+summary() {
+    "$PYTHON" -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+parts = [("ok" if r.get("ok") else "FAILED")]
+for key, unit in (("deliveries_per_s", "deliveries/s"), ("frames_per_s", "frames/s")):
+    if key in r and r.get("scenario") != "joinstorm":
+        parts.append("%s %s" % (format(int(r[key]), ","), unit))
+if "latency_us" in r:
+    l = r["latency_us"]
+    parts.append("p50 %.1f ms, p99 %.1f ms" % (l["p50"] / 1000, l["p99"] / 1000))
+if r.get("scenario") == "joinstorm":
+    parts.append("%d joined in %.2f s" % (r.get("joined", 0), r.get("join_s", 0)))
+    if r.get("rss_per_client_kib") is not None:
+        parts.append("%.2f KiB/client" % r["rss_per_client_kib"])
+if "server_cpu" in r:
+    parts.append("cpu server %.2f, loadgen %.2f" % (r["server_cpu"], r.get("loadgen_cpu", 0)))
+if r.get("errors"):
+    parts.append("error: " + r["errors"][0][:100])
+print(", ".join(parts))'
+}
+
+record() { # run case server io_threads json
+    printf '{"run":%s,"case":"%s","server_name":"%s","io_threads":%s,"result":%s}\n' \
+        "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"
+}
+
+run_case() { # run case server io_threads loadgen-arguments...
+    local run=$1 name=$2 server=$3 io=$4
+    shift 4
+    local log=$OUT_DIR/$name-$server-run$run
+    if [ "$io" != null ]; then
+        log=$log-io$io
+    fi
+    local command=()
+    if [ "$server" = qstatesyncd ]; then
+        command=("$QSTATESYNCD" --config "$CONFIG" --host 127.0.0.1 --port 0)
+        if [ "$io" != null ]; then
+            command+=(--io-threads "$io")
+        fi
+    else
+        command=(node "$NODE_DIR/server.js" --config "$CONFIG" --host 127.0.0.1 --port 0)
+    fi
+    local output status=0
+    if ! start_server "$log.server.log" "${command[@]}"; then
+        output='{"ok":false,"errors":["the server did not start"]}'
+    else
+        output=$(timeout 300 "$LOADGEN" "$@" --port "$SERVER_PORT" --server-pid "$SERVER_PID" \
+            --server-label "$server" --warmup "$WARMUP" --duration "$SECONDS_MEASURED" \
+            2>"$log.loadgen.log") || status=$?
+        stop_server || echo "    ($server exited with status $? when stopped)"
+        if [ -z "$output" ]; then
+            output="{\"ok\":false,\"errors\":[\"the load generator ended with status $status\"]}"
+        fi
+    fi
+    record "$run" "$name" "$server" "$io" "$output"
+    printf '    %-15s %-12s %s\n' "$name" "$server" "$(summary <<<"$output")"
+    if [[ $output == *'"scenario":"joinstorm"'* ]] && [[ $output == *'joined within'* ]]; then
+        GAVE_UP[$name-$server]=1
+    fi
+}
+
+measure() {
+    : >"$RESULTS"
+    start_time=$(date +%s)
+    qstatesyncd_io=null
+    if [ "$IO_THREADS_SUPPORTED" = 1 ]; then
+        qstatesyncd_io=$IO_THREADS
+        say "qstatesyncd has --io-threads: the main table uses --io-threads $IO_THREADS"
+    fi
+
+    say "load generator self-check (built-in server, 100 connections, one core)"
+    selfcheck=$("$LOADGEN" selfcheck --connections 100 --warmup 0.5 --duration 2 \
+        2>"$OUT_DIR/selfcheck.log") || true
+    if [ -z "$selfcheck" ]; then
+        selfcheck='{"ok":false,"errors":["the self-check did not run"]}'
+    fi
+    record 0 selfcheck loadgen null "$selfcheck"
+    printf '    %-15s %-12s %s\n' selfcheck loadgen "$(summary <<<"$selfcheck")"
+
+    for run in $(seq 1 "$RUNS"); do
+        say "run $run of $RUNS"
+        # Alternate which server goes first, so that neither always meets a warmer machine.
+        if [ $((run % 2)) -eq 1 ]; then servers=(qstatesyncd node); else servers=(node qstatesyncd); fi
+        for entry in "${CASES[@]}"; do
+            name=${entry%%|*}
+            read -r -a arguments <<<"${entry#*|}"
+            if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then
+                continue
+            fi
+            for server in "${servers[@]}"; do
+                if [ -n "${GAVE_UP[$name-$server]:-}" ]; then
+                    continue
+                fi
+                io=null
+                if [ "$server" = qstatesyncd ]; then io=$qstatesyncd_io; fi
+                run_case "$run" "$name" "$server" "$io" "${arguments[@]}"
+            done
+        done
+    done
+
+    if [ "$IO_THREADS_SUPPORTED" = 1 ] && { [ -z "$ONLY" ] || [[ fanout-1000-io =~ $ONLY ]]; }; then
+        say "qstatesyncd's I/O threads: fan-out to 1,000 subscribers with --io-threads 0, 1, 2"
+        for run in $(seq 1 "$RUNS"); do
+            for io in 0 1 2; do
+                run_case "$run" "fanout-1000-io" qstatesyncd "$io" \
+                    fanout --subscribers 1000 --payload 64 --window 4
+            done
+        done
+    fi
+    say "measured in $(($(date +%s) - start_time)) s; results in $RESULTS"
+    # What the report needs to describe these results, also when it is written later.
+    cat >"$PARAMETERS" <<TXT
+RUNS=$RUNS
+RATE=$RATE
+WARMUP=$WARMUP
+SECONDS_MEASURED=$SECONDS_MEASURED
+qstatesyncd_io=$qstatesyncd_io
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src tools 2>/dev/null || echo ' (modified)')"
+TXT
+}
+
+if [ -n "${QSTATESYNC_BENCH_REPORT_ONLY:-}" ]; then
+    if [ ! -s "$RESULTS" ] || [ ! -f "$PARAMETERS" ]; then
+        echo "run.sh: no results in $OUT_DIR to report" >&2
+        exit 2
+    fi
+else
+    measure
+fi
+# shellcheck source=/dev/null
+. "$PARAMETERS"
+
+if [ -n "${QSTATESYNC_BENCH_NO_REPORT:-}" ]; then
+    exit 0
+fi
+qt_library=$(ldd "$QSTATESYNCD" 2>/dev/null | awk '/libQt6Core\.so/ {print $3; exit}' || true)
+qt_version=$(readlink -f "$qt_library" | sed -n 's/.*libQt6Core\.so\.\([0-9.]*\)$/\1/p')
+"$PYTHON" -B benchmarks/report.py \
+    --results "$RESULTS" \
+    --profile benchmarks/profile.md \
+    --markdown doc/benchmarks.md \
+    --plot doc/images/benchmarks.png \
+    --work-dir "$OUT_DIR" \
+    --qt-version "${qt_version:-unknown}" \
+    --node-version "$(node --version)" \
+    --ws-version "$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["version"])' \
+        "$NODE_DIR/node_modules/ws/package.json")" \
+    --qstatesyncd-version "$("$QSTATESYNCD" --version | head -n 1)" \
+    --commit "$COMMIT" \
+    --rate "$RATE" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" --runs "$RUNS" \
+    --io-threads "$qstatesyncd_io"
+say "wrote doc/benchmarks.md and doc/images/benchmarks.png"
