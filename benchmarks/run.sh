@@ -11,6 +11,9 @@
 #   QSTATESYNC_BENCH_WARMUP      seconds of warm-up in each run (1)
 #   QSTATESYNC_BENCH_SECONDS     seconds measured after it (2.5)
 #   QSTATESYNC_BENCH_RATE        updates/s of the latency scenario (20)
+#   QSTATESYNC_BENCH_BUSY_RATE   updates/s of the busy latency scenario (50, about two
+#                                thirds of what the Node.js peer can do at 1,000
+#                                subscribers)
 #   QSTATESYNC_BENCH_IO_THREADS  --io-threads of qstatesyncd, when it has the option (nproc)
 #   QSTATESYNC_BENCH_ONLY        run only the cases whose name matches this regex
 #   QSTATESYNC_BENCH_NO_REPORT   set: leave doc/ alone (results stay in BUILD_DIR)
@@ -24,6 +27,7 @@ RUNS=${QSTATESYNC_BENCH_RUNS:-3}
 WARMUP=${QSTATESYNC_BENCH_WARMUP:-1}
 SECONDS_MEASURED=${QSTATESYNC_BENCH_SECONDS:-2.5}
 RATE=${QSTATESYNC_BENCH_RATE:-20}
+BUSY_RATE=${QSTATESYNC_BENCH_BUSY_RATE:-50}
 ONLY=${QSTATESYNC_BENCH_ONLY:-}
 
 QSTATESYNCD=$BUILD_DIR/bin/qstatesyncd
@@ -112,6 +116,7 @@ CASES=(
     "manystates|manystates --states 1000 --clients-per-state 4 --payload 64 --window 4"
     "joinstorm|joinstorm --clients 10000 --max-handshakes 500 --storm-updates 5 --connect-timeout 30"
     "latency|latency --subscribers 1000 --payload 64 --rate $RATE"
+    "latency-busy|latency --subscribers 1000 --payload 64 --rate $BUSY_RATE"
 )
 
 # Servers that did not get every client joined in time in a case are not run in it again
@@ -268,6 +273,6 @@ qt_version=$(readlink -f "$qt_library" | sed -n 's/.*libQt6Core\.so\.\([0-9.]*\)
         "$NODE_DIR/node_modules/ws/package.json")" \
     --qstatesyncd-version "$("$QSTATESYNCD" --version | head -n 1)" \
     --commit "$COMMIT" \
-    --rate "$RATE" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" --runs "$RUNS" \
+    --rate "$RATE" --busy-rate "$BUSY_RATE" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" --runs "$RUNS" \
     --io-threads "$qstatesyncd_io"
 say "wrote doc/benchmarks.md and doc/images/benchmarks.png"
