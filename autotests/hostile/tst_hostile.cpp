@@ -466,7 +466,8 @@ void tst_Hostile::pingFloodWithoutReadingIsDropped()
         mostPending = std::max(mostPending, m_server->pendingOutputBytes());
     }
     QTRY_VERIFY_WITH_TIMEOUT(!peer.isConnected(), Timeout);
-    QCOMPARE(m_server->connectionsDropped(), quint64(1));
+    // An I/O thread drops it and closes the socket; the server counts it when it hears so.
+    QTRY_COMPARE(m_server->connectionsDropped(), quint64(1));
     QTRY_COMPARE(m_server->pendingOutputBytes(), 0);
     // Bounded: twice the limit, plus what one read of pings makes the server answer.
     qInfo("at most %lld bytes waited for the pinging peer", mostPending);

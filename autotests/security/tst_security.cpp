@@ -157,8 +157,12 @@ void tst_Security::noReadOfAnotherState()
     RawClient peer;
     QVERIFY(peer.open(urlOf(*server), "mallory"));
     QVERIFY(!peer.joinAndWait("a").isEmpty());
-    // b changes, and someone joins and leaves it: a's client hears none of it.
+    // b changes, and someone joins and leaves it: a's client hears none of it. The
+    // insider's change is applied before the peer moves to b below, or the peer would
+    // rightly hear it there.
+    QSignalSpy acknowledged(insider.get(), &QStateSyncClient::updateAcknowledged);
     insider->updateState(QJsonObject{{"theirs", "changed"}});
+    QVERIFY(acknowledged.wait(Timeout));
     insider->setPresenceData({{"typing", true}});
     QVERIFY(server->appendToState("b", QJsonObject{{"log", QJsonArray{"x"}}}));
     // A change of a, sent after those, arrives; everything before it was looked at.
