@@ -149,9 +149,8 @@ void FrameReader::fail(Handler *handler, quint16 code, const char *why)
 
 qsizetype FrameReader::feed(char *data, qsizetype size, Handler *handler)
 {
-    m_paused = false;
     qsizetype consumed = 0;
-    while (!m_finished && !m_paused) {
+    while (!m_finished) {
         const qsizetype available = size - consumed;
         if (available < 2)
             break;

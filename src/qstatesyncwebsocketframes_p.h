@@ -84,12 +84,11 @@ public:
 
     // Reads the whole frames at the start of data, calling handler for each event, and
     // returns how many bytes it consumed. After protocolError() or closeReceived() it
-    // reads nothing more. Stops early, after a message, when the handler asks to pause().
+    // reads nothing more.
     qsizetype feed(char *data, qsizetype size, Handler *handler);
     // Whether the reader stopped for good (error or close).
     bool isFinished() const { return m_finished; }
     // Stops the current feed() after the event being handled.
-    void pause() { m_paused = true; }
     // Bytes of a fragmented message held so far.
     qsizetype heldBytes() const { return m_fragments.size(); }
     // The memory a partly received message holds, given back between messages.
@@ -104,7 +103,6 @@ private:
     quint64 m_messageSize = 0; // of the fragmented message so far
     quint8 m_fragmentOpcode = 0; // OpText or OpBinary while a fragmented message goes on
     bool m_finished = false;
-    bool m_paused = false;
 };
 
 } // namespace QStateSyncWebSocket

@@ -396,18 +396,3 @@ void tst_WebSocketFrames::invalidUtf8TextIs1007()
     QVERIFY(reader.isFinished());
     QCOMPARE(reader.heldBytes(), 0);
 }
-
-void tst_WebSocketFrames::pauseStopsAfterTheCurrentMessage()
-{
-    FrameReader reader;
-    Recorder recorder;
-    recorder.reader = &reader;
-    recorder.pauseOnText = true;
-    const QByteArray one = text("one");
-    QByteArray data = one + text("two");
-    QCOMPARE(reader.feed(data.data(), data.size(), &recorder), one.size());
-    QCOMPARE(recorder.events, QList<QByteArray>{"text:one"});
-    QCOMPARE(reader.feed(data.data() + one.size(), data.size() - one.size(), &recorder),
-             data.size() - one.size());
-    QCOMPARE(recorder.events, (QList<QByteArray>{"text:one", "text:two"}));
-}

@@ -68,8 +68,6 @@ public:
     void textMessage(QByteArrayView message) override
     {
         events.append("text:" + message.toByteArray());
-        if (pauseOnText && reader)
-            reader->pause();
     }
     void binaryMessage() override { events.append("binary"); }
     void ping(QByteArrayView payload) override { events.append("ping:" + payload.toByteArray()); }
@@ -84,8 +82,6 @@ public:
     }
 
     QList<QByteArray> events;
-    QStateSyncWebSocket::FrameReader *reader = nullptr;
-    bool pauseOnText = false;
 };
 
 // Feeds bytes the way an I/O thread does, whole or in pieces of at most chunk bytes: what
@@ -191,6 +187,5 @@ private Q_SLOTS:
     void fragmentsAreGivenBackWhenTheReaderFinishes();
     void invalidUtf8TextIs1007_data();
     void invalidUtf8TextIs1007();
-    void pauseStopsAfterTheCurrentMessage();
 };
 #endif // WEBSOCKETFRAMESTEST_H
