@@ -39,10 +39,11 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# Installs what is missing of PACKAGES and of the extra packages given as arguments.
 install_missing() {
     local missing=()
     local package
-    for package in "${PACKAGES[@]}"; do
+    for package in "${PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
             || missing+=("$package")
     done
@@ -73,7 +74,8 @@ build() {
 # The benchmarks need an optimized build with the load generator: an existing build/
 # configured otherwise is switched over (its other settings stay).
 run_benchmarks() {
-    install_missing
+    # The report's plot and tables.
+    install_missing gnuplot-nox python3
     if [ -f "$BUILD_DIR/CMakeCache.txt" ] \
         && ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD_DIR/CMakeCache.txt"; then
         say "switching $BUILD_DIR/ to a Release build for the benchmarks"

@@ -37,35 +37,18 @@ OUT_DIR=$BUILD_DIR/benchmarks/results
 RESULTS=$OUT_DIR/results.jsonl
 CONFIG=$OUT_DIR/qstatesyncd-bench.json
 
-# Debian's python3 (the package installed below), whatever else PATH offers.
+# Debian's python3 (which ./dev.sh bench installs), whatever else PATH offers.
 PYTHON=/usr/bin/python3
 
 say() { printf '==> %s\n' "$*"; }
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-# As dev.sh does: Debian packages only, apt-get update once, only what is missing.
-install_missing() {
-    local missing=() package
-    for package in gnuplot-nox python3; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
-            || missing+=("$package")
-    done
-    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-        missing+=(nodejs npm)
+# ./dev.sh bench installs what this needs (Debian's gnuplot-nox and python3, Node.js).
+for command in "$PYTHON" node npm; do
+    if ! command -v "$command" >/dev/null 2>&1; then
+        echo "$command was not found: run ./dev.sh bench, which installs it" >&2
+        exit 1
     fi
-    if [ ${#missing[@]} -eq 0 ]; then
-        return
-    fi
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -qq
-    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-install_missing
+done
 for file in "$QSTATESYNCD" "$LOADGEN" "$NODE_DIR/server.js"; do
     if [ ! -e "$file" ]; then
         echo "run.sh: $file is missing: build first (./dev.sh bench does)" >&2
