@@ -9,6 +9,8 @@
 
 #include <QtCore/qthread.h>
 
+#include <algorithm>
+
 #include <unistd.h>
 
 /*!
@@ -66,21 +68,20 @@ void QStateSyncerPrivate::prepareIo()
     const bool direct = ioThreads > 0;
     if (direct && (!ioHub || ioHub->threadCount() != ioThreads)) {
         // A hub still serving connections stays until they close.
-        if (ioHub && ioHub->peerCount() == 0) {
-            bool inUse = false;
-            for (const QStateSyncConnection *connection : std::as_const(connections))
-                inUse = inUse || connection->isServedByIoThread();
-            if (!inUse) {
-                delete ioHub;
-                ioHub = nullptr;
-            }
+        if (ioHub
+            && std::none_of(connections.cbegin(), connections.cend(),
+                            [](const QStateSyncConnection *connection) {
+                                return connection->isServedByIoThread();
+                            })) {
+            delete ioHub;
+            ioHub = nullptr;
         }
         if (!ioHub) {
             ioHub = new QStateSyncIoHub(ioThreads, q);
             syncIoSettings();
         }
     }
-    transport->setDirectUpgrades(direct && ioHub);
+    transport->setDirectUpgrades(direct);
 }
 
 void QStateSyncerPrivate::syncIoSettings()

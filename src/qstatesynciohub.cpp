@@ -29,14 +29,6 @@ QStateSyncIoHub::~QStateSyncIoHub()
     m_threads.clear();
 }
 
-int QStateSyncIoHub::peerCount() const
-{
-    int count = 0;
-    for (const auto &thread : m_threads)
-        count += thread->peerCount();
-    return count;
-}
-
 QStateSyncIoPeer *QStateSyncIoHub::adopt(int fd, const QString &description,
                                          const QByteArray &response, const QByteArray &early)
 {

@@ -33,7 +33,6 @@ public:
     ~QStateSyncIoHub() override;
 
     int threadCount() const { return int(m_threads.size()); }
-    int peerCount() const;
     QStateSyncIoSettings settings;
 
     // Gives a WebSocket whose handshake answer is response (not sent yet) to the least busy
