@@ -67,7 +67,8 @@ void QStateSyncConnection::sendEstablished(const QStateSyncServerState &state)
         return;
     }
     sendFrame(QStateSyncProtocol::textFrame(QStateSyncProtocol::encodeConnectionEstablished(
-            state.identifier, state.value, state.version, state.options.mergeMode(),
+            state.identifier, state.publishedValue(), state.publishedVersion(),
+            state.options.mergeMode(),
             // v1 has no presence: a join storm of v1 clients would build it for nothing.
             m_v2 ? state.presence() : QJsonArray(), m_v2 ? qint64(m_id) : -1)));
 }

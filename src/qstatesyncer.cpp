@@ -449,7 +449,7 @@ std::optional<QJsonObject> QStateSyncer::valueOfState(const QString &stateIdenti
     const auto state = d->states.value(stateIdentifier);
     if (!state)
         return std::nullopt;
-    return state->value;
+    return state->publishedValue();
 }
 
 /*!
@@ -459,7 +459,7 @@ std::optional<QJsonObject> QStateSyncer::valueOfState(const QString &stateIdenti
 qint64 QStateSyncer::versionOfState(const QString &stateIdentifier) const
 {
     const auto state = d->states.value(stateIdentifier);
-    return state ? state->version : -1;
+    return state ? state->publishedVersion() : -1;
 }
 
 /*!

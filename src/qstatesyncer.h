@@ -22,6 +22,7 @@
 class QStateSyncAuthorizationRequest;
 class QStateSyncHttpRequest;
 class QStateSyncJoinRequest;
+class QStateSyncStorage;
 class QStateSyncUpdateRequest;
 class QStateSyncerPrivate;
 
@@ -32,6 +33,7 @@ class Q_STATESYNC_EXPORT QStateSyncer : public QObject
     Q_MOC_INCLUDE("qstatesyncjoinrequest.h")
     Q_MOC_INCLUDE("qstatesyncupdaterequest.h")
     Q_MOC_INCLUDE("qstatesynchttprequest.h")
+    Q_MOC_INCLUDE("qstatesyncstorage.h")
     Q_PROPERTY(bool listening READ isListening NOTIFY listeningChanged)
     Q_PROPERTY(quint16 serverPort READ serverPort NOTIFY listeningChanged)
     Q_PROPERTY(QString serverAddress READ serverAddressString NOTIFY listeningChanged)
@@ -58,6 +60,7 @@ class Q_STATESYNC_EXPORT QStateSyncer : public QObject
     Q_PROPERTY(qint64 maxPendingOutput READ maxPendingOutput WRITE setMaxPendingOutput NOTIFY
                        maxPendingOutputChanged)
     Q_PROPERTY(int ioThreads READ ioThreads WRITE setIoThreads NOTIFY ioThreadsChanged)
+    Q_PROPERTY(QStateSyncStorage *storage READ storage NOTIFY storageChanged)
     Q_PROPERTY(bool revealStateExistence READ revealStateExistence WRITE setRevealStateExistence
                        NOTIFY revealStateExistenceChanged)
 
@@ -84,6 +87,9 @@ public:
     bool isSecure() const;
 
     void useAuthorizationMiddleware(const AuthorizationMiddleware &middleware);
+
+    bool setStorage(QStateSyncStorage *storage);
+    QStateSyncStorage *storage() const;
 
     QString createState(const QStateSyncStateOptions &options = QStateSyncStateOptions());
     Q_INVOKABLE bool removeState(const QString &stateIdentifier);
@@ -170,6 +176,7 @@ Q_SIGNALS:
     void maxPendingOutputChanged();
     void revealStateExistenceChanged();
     void ioThreadsChanged();
+    void storageChanged();
 
 private:
     friend class QStateSyncerPrivate;

@@ -8,7 +8,9 @@
 #include "qstatesynclogging_p.h"
 #include "qstatesyncmerge_p.h"
 #include "qstatesyncserverstate_p.h"
+#include "qstatesyncstorage_p.h"
 
+#include <QtCore/qdatetime.h>
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qmetaobject.h>
 #include <QtCore/quuid.h>
@@ -51,6 +53,9 @@ QStateSyncerPrivate::QStateSyncerPrivate(QStateSyncer *q)
 
 QStateSyncerPrivate::~QStateSyncerPrivate()
 {
+    // Everything applied is stored before the server goes; nothing is shown any more.
+    heldChanges.clear();
+    detachStorage();
     // Children of q outlive this object by a moment; take down everything that calls back
     // into it first.
     delete heartbeat;
@@ -429,36 +434,65 @@ QString QStateSyncerPrivate::createState(const QStateSyncStateOptions &options)
     QString identifier = options.identifier();
     if (identifier.isEmpty())
         identifier = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    if (states.contains(identifier))
-        return QString();
+    if (const auto existing = states.value(identifier)) {
+        if (!existing->restored)
+            return QString();
+        // Brought back by the storage: the application's options (hooks, filters, merge
+        // mode) take effect; the stored value, version and ttl deadline stay.
+        existing->restored = false;
+        const bool modeChanged = existing->options.mergeMode() != options.mergeMode();
+        existing->options = options;
+        if (modeChanged)
+            storeState(*existing);
+        return identifier;
+    }
     auto state = std::make_shared<QStateSyncServerState>(identifier, options);
     if (options.ttl().count() > 0) {
-        // QTimer counts in int milliseconds (24.8 days): a longer life is waited for in
-        // steps, up to a deadline.
-        const QDeadlineTimer expiry(options.ttl(), Qt::PreciseTimer);
-        state->ttlTimer = new QTimer(q);
-        state->ttlTimer->setSingleShot(true);
-        state->ttlTimer->setTimerType(Qt::PreciseTimer);
-        const auto nextStep = [expiry] {
-            return int(
-                    std::clamp<qint64>(expiry.remainingTime(), 0, std::numeric_limits<int>::max()));
-        };
-        QObject::connect(state->ttlTimer, &QTimer::timeout, q,
-                         [this, identifier, expiry, nextStep, timer = state->ttlTimer] {
-                             if (!expiry.hasExpired()) {
-                                 timer->start(nextStep());
-                                 return;
-                             }
-                             qCInfo(lcStateSyncServer).noquote()
-                                     << "state" << loggable(identifier) << "expired";
-                             removeState(identifier, QStateSync::RemovalReason::Ttl);
-                         });
-        state->ttlTimer->start(nextStep());
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        const qint64 ttl = options.ttl().count();
+        state->ttlDeadline = ttl > std::numeric_limits<qint64>::max() - now
+                ? std::numeric_limits<qint64>::max()
+                : now + ttl;
+        startTtl(state);
     }
     states.insert(identifier, state);
+    storeState(*state);
     Q_EMIT q->stateCreated(identifier);
     Q_EMIT q->stateIdentifiersChanged();
     return identifier;
+}
+
+void QStateSyncerPrivate::startTtl(const std::shared_ptr<QStateSyncServerState> &state)
+{
+    if (state->ttlTimer) {
+        state->ttlTimer->stop();
+        state->ttlTimer->deleteLater();
+    }
+    if (state->ttlDeadline <= 0)
+        return;
+    // QTimer counts in int milliseconds (24.8 days): a longer life is waited for in steps,
+    // up to a deadline.
+    const qint64 remaining
+            = std::max<qint64>(state->ttlDeadline - QDateTime::currentMSecsSinceEpoch(), 0);
+    const QDeadlineTimer expiry(std::chrono::milliseconds(remaining), Qt::PreciseTimer);
+    state->ttlTimer = new QTimer(q);
+    state->ttlTimer->setSingleShot(true);
+    state->ttlTimer->setTimerType(Qt::PreciseTimer);
+    const auto nextStep = [expiry] {
+        return int(std::clamp<qint64>(expiry.remainingTime(), 0, std::numeric_limits<int>::max()));
+    };
+    const QString identifier = state->identifier;
+    QObject::connect(state->ttlTimer, &QTimer::timeout, q,
+                     [this, identifier, expiry, nextStep, timer = state->ttlTimer] {
+                         if (!expiry.hasExpired()) {
+                             timer->start(nextStep());
+                             return;
+                         }
+                         qCInfo(lcStateSyncServer).noquote()
+                                 << "state" << loggable(identifier) << "expired";
+                         removeState(identifier, QStateSync::RemovalReason::Ttl);
+                     });
+    state->ttlTimer->start(nextStep());
 }
 
 bool QStateSyncerPrivate::removeState(const QString &stateIdentifier,
@@ -475,6 +509,8 @@ bool QStateSyncerPrivate::removeState(const QString &stateIdentifier,
         waiting->cancel();
     }
     state->queue.clear();
+    if (QStateSyncStoragePrivate *backend = storageBackend())
+        backend->removeState(stateIdentifier);
     const QList<QStateSyncConnection *> clients = std::exchange(state->clients, {});
     const QByteArray removed = encodeStateRemoved(stateIdentifier, reason);
     for (QStateSyncConnection *client : clients) {

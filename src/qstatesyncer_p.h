@@ -18,13 +18,18 @@
 #include "qstatesynctransport_p.h"
 
 #include <QtCore/qhash.h>
+#include <QtCore/qpointer.h>
 #include <QtCore/qtimer.h>
 
+#include <deque>
 #include <memory>
 
 class QStateSyncConnection;
 class QStateSyncIoHub;
 class QStateSyncLink;
+class QStateSyncStorage;
+class QStateSyncStoragePrivate;
+struct QStateSyncStoredState;
 
 class QStateSyncerPrivate
 {
@@ -44,6 +49,21 @@ public:
     bool removeState(const QString &stateIdentifier, QStateSync::RemovalReason reason);
     bool submitServerChange(const QString &stateIdentifier, QStateSyncUpdateRequest::Kind kind,
                             const QJsonObject &changes, const QVariantMap &clientInformation);
+    // Storage (qstatesyncerstorage.cpp).
+    bool setStorage(QStateSyncStorage *newStorage);
+    void detachStorage();
+    QStateSyncStoragePrivate *storageBackend() const;
+    bool storageHoldsChanges() const;
+    // Stores an applied change (value and version already updated). True when the storage
+    // holds it: its echo, broadcast and signal come once it is stored.
+    bool storeChange(QStateSyncServerState &state, const QStateSyncChange &change,
+                     const QJsonObject &notified);
+    void storeState(const QStateSyncServerState &state);
+    void releaseChanges(quint64 storedSequence);
+    void restoreState(const QStateSyncStoredState &stored);
+    // (Re)starts the timer that removes the state at its ttl deadline.
+    void startTtl(const std::shared_ptr<QStateSyncServerState> &state);
+
     // Starts, restarts or stops the heartbeat after its interval changed.
     void restartHeartbeat();
     // Before listening: the I/O threads as ioThreads asks, if they can change now.
@@ -66,6 +86,20 @@ public:
     // One timer pings every connection and drops those that did not answer the last ping.
     QTimer *heartbeat = nullptr;
     quint64 nextConnectionId = 1;
+
+    QPointer<QStateSyncStorage> storage;
+    QMetaObject::Connection storageDestroyed;
+    // Changes applied but held until the storage reports them stored, in order.
+    struct HeldChange
+    {
+        quint64 sequence = 0;
+        std::weak_ptr<QStateSyncServerState> state;
+        QStateSyncChange change;
+        QJsonObject notified;
+        QJsonObject valueAfter;
+        qint64 versionAfter = 0;
+    };
+    std::deque<HeldChange> heldChanges;
 
     // Totals since the server was created, for monitoring.
     struct Counters

@@ -218,6 +218,11 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
                 QStringLiteral("The update nests deeper than %1 levels").arg(maxNestingDepth - 2));
         return;
     }
+    // Held until stored: clients go on seeing the value from before (a copy that shares
+    // the data until the value changes).
+    std::optional<QStateSyncServerState::Published> shown;
+    if (storageHoldsChanges() && !state.published)
+        shown = QStateSyncServerState::Published{state.value, state.version};
     QString failedKey;
     switch (state.apply(change.kind, change.changes, limits.maxStateSize, &failedKey)) {
     case QStateSyncServerState::ApplyResult::NotAnArray:
@@ -232,12 +237,17 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
     case QStateSyncServerState::ApplyResult::Applied:
         break;
     }
+    if (shown)
+        state.published = std::move(shown);
     const QJsonObject notified = change.kind == QStateSyncUpdateRequest::Append
             ? QStateSyncMerge::topLevelValues(state.value, change.changes)
             : change.changes;
     ++state.version;
     ++counters.updatesApplied;
-    state.broadcast(change.kind, change.changes, change.sender, change.requestId);
+    if (storeChange(state, change, notified))
+        return; // shown once it is stored
+    state.broadcast(change.kind, change.changes, state.value, state.version, change.sender,
+                    change.requestId);
     Q_EMIT q->stateUpdated(state.identifier, notified, state.version);
 }
 

@@ -8,6 +8,7 @@
 Q_LOGGING_CATEGORY(lcStateSyncTransport, "qstatesync.transport", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcStateSyncServer, "qstatesync.server", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcStateSyncClient, "qstatesync.client", QtWarningMsg)
+Q_LOGGING_CATEGORY(lcStateSyncStorage, "qstatesync.storage", QtInfoMsg)
 
 QString loggable(const QString &text)
 {

@@ -16,6 +16,7 @@
 Q_DECLARE_LOGGING_CATEGORY(lcStateSyncTransport)
 Q_DECLARE_LOGGING_CATEGORY(lcStateSyncServer)
 Q_DECLARE_LOGGING_CATEGORY(lcStateSyncClient)
+Q_DECLARE_LOGGING_CATEGORY(lcStateSyncStorage)
 
 // Text a peer chose (identifiers), made safe for a log line: control characters such as
 // newlines become escapes, so a peer cannot forge log lines.

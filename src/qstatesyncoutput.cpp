@@ -65,16 +65,17 @@ QByteArray QStateSyncConflation::message(const QStateSyncServerState &state, boo
                                          qint64 presenceId) const
 {
     if (m_snapshot) {
-        return encodeConnectionEstablished(
-                state.identifier, state.value, state.version, state.options.mergeMode(),
-                v2 ? state.presence() : QJsonArray(), presenceId, m_requestIds);
+        return encodeConnectionEstablished(state.identifier, state.publishedValue(),
+                                           state.publishedVersion(), state.options.mergeMode(),
+                                           v2 ? state.presence() : QJsonArray(), presenceId,
+                                           m_requestIds);
     }
     QJsonObject updates = m_patch;
     if (!v2) {
         QJsonObject touched;
         for (const QString &key : m_keys)
             touched.insert(key, QJsonValue::Null);
-        updates = QStateSyncMerge::topLevelValues(state.value, touched);
+        updates = QStateSyncMerge::topLevelValues(state.publishedValue(), touched);
     }
-    return encodeConflatedUpdate(updates, state.version, m_requestIds);
+    return encodeConflatedUpdate(updates, state.publishedVersion(), m_requestIds);
 }

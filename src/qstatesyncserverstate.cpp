@@ -140,8 +140,8 @@ QStateSyncServerState::ApplyResult QStateSyncServerState::apply(QStateSyncUpdate
 }
 
 void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
-                                      const QJsonObject &changes,
-                                      const QStateSyncConnection *sender,
+                                      const QJsonObject &changes, const QJsonObject &valueAfter,
+                                      qint64 versionAfter, const QStateSyncConnection *sender,
                                       const QJsonValue &requestId) const
 {
     const bool acknowledge = sender && !requestId.isUndefined() && !requestId.isNull();
@@ -155,7 +155,7 @@ void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
     QByteArray v1Frame;
     const auto touchedValues = [&]() -> const QJsonObject & {
         if (!wholeValues)
-            wholeValues = QStateSyncMerge::topLevelValues(value, changes);
+            wholeValues = QStateSyncMerge::topLevelValues(valueAfter, changes);
         return *wholeValues;
     };
 
@@ -164,7 +164,7 @@ void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
                 = acknowledge && client == sender ? requestId : QJsonValue(QJsonValue::Undefined);
         if (client->isV2()) {
             if (!v2) {
-                v2.emplace(v2Type, changes, version);
+                v2.emplace(v2Type, changes, versionAfter);
                 v2Frame = textFrame(v2->message());
             }
             if (client->isCongested()) {
@@ -178,7 +178,7 @@ void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
             }
         } else {
             if (!v1) {
-                v1.emplace(MessageType::StateUpdated, touchedValues(), version);
+                v1.emplace(MessageType::StateUpdated, touchedValues(), versionAfter);
                 v1Frame = textFrame(v1->message());
             }
             if (client->isCongested())

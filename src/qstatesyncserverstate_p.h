@@ -23,6 +23,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 
 class QStateSyncConnection;
 
@@ -55,6 +56,25 @@ public:
     QDateTime createdAt;
     QList<QStateSyncConnection *> clients;
     QPointer<QTimer> ttlTimer;
+    qint64 ttlDeadline = 0; // milliseconds since the epoch; 0: no ttl
+
+    // With a storage: brought back from it and not yet created again by the application
+    // (createState() takes it over instead of failing).
+    bool restored = false;
+    // Changes stored since the last snapshot of the whole value.
+    int changesSinceSnapshot = 0;
+
+    // With a storage that holds changes until they are stored: what clients have been
+    // shown, while value and version are already ahead. Empty when nothing is held.
+    struct Published
+    {
+        QJsonObject value;
+        qint64 version = 0;
+    };
+    std::optional<Published> published;
+    int heldChanges = 0;
+    const QJsonObject &publishedValue() const { return published ? published->value : value; }
+    qint64 publishedVersion() const { return published ? published->version : version; }
 
     // Applies an update (merged with the state's mode) or an append to the value, unless
     // it would make the value's compact JSON larger than maxSize bytes (0: no limit) and
@@ -71,12 +91,13 @@ public:
     bool processing = false;
     bool removed = false;
 
-    // Sends the change just applied (value and version already updated) to every joined
-    // client: v2 clients get changes as they are, v1 clients the whole new value of each
-    // top-level key it touched. Each flavour is encoded and framed once; only the
+    // Sends a change to every joined client; valueAfter and versionAfter are the state's
+    // value and version right after it. v2 clients get changes as they are, v1 clients the
+    // whole new value of each top-level key it touched. Each flavour is encoded and framed once; only the
     // sender's acknowledgement, which carries its request id, is encoded apart. A client
     // whose output is congested gets the change folded into what it will be sent later.
     void broadcast(QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes,
+                   const QJsonObject &valueAfter, qint64 versionAfter,
                    const QStateSyncConnection *sender, const QJsonValue &requestId) const;
 
     // The presence entries of the joined clients, in the order they joined.

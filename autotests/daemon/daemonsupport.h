@@ -24,12 +24,22 @@ namespace DaemonSupport {
 
 using TestSupport::Timeout;
 
+// The folder daemons of this test process keep their states in (their default SQLite
+// storage), removed when the process ends: never the developer's own data folder, and a
+// daemon restarted by a test finds what the one before stored.
+inline QString daemonDataHome()
+{
+    static QTemporaryDir directory;
+    return directory.path();
+}
+
 // The environment the daemon runs in: the test's, without a JWT secret a developer may
-// have exported.
+// have exported, with its data folder in daemonDataHome().
 inline QProcessEnvironment daemonEnvironment()
 {
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.remove(QStringLiteral("QSTATESYNC_JWT_SECRET"));
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), daemonDataHome());
     return environment;
 }
 

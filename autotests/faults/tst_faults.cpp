@@ -122,8 +122,8 @@ void tst_Faults::killedLastClientRunsSelfDestruct()
 void tst_Faults::daemonRestartedClientsComeBack()
 {
     const quint16 port = freePort();
-    const QStringList arguments{"--host",  "127.0.0.1", "--port", QString::number(port),
-                                "--state", "demo"};
+    const QStringList arguments{"--host",  "127.0.0.1", "--port",    QString::number(port),
+                                "--state", "demo",      "--storage", "memory"};
     auto daemon = std::make_unique<DaemonSupport::Daemon>(arguments);
     QVERIFY(daemon->start());
     const QUrl url = daemon->url;

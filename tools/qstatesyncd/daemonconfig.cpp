@@ -52,6 +52,7 @@ private:
     void readJwt(const QJsonObject &value, DaemonConfig *config);
     void readHttp(const QJsonObject &value, DaemonConfig *config);
     void readStates(const QJsonValue &value, DaemonConfig *config);
+    void readStorage(const QJsonObject &value, DaemonConfig *config);
 
     QString m_directory;
     ConfigError *m_error;
@@ -78,10 +79,41 @@ void ConfigReader::read(const QJsonObject &root, DaemonConfig *config)
         config->ioThreads = int(*threads);
     if (const auto states = fields.value(QStringLiteral("states")))
         readStates(*states, config);
+    if (const auto storage = fields.object(QStringLiteral("storage")))
+        readStorage(*storage, config);
     if (const auto access = fields.value(QStringLiteral("access"))) {
         if (auto rules = AccessRules::fromJson(*access, QStringLiteral("access"), m_error))
             config->access = std::move(*rules);
     }
+    fields.rejectUnknownKeys();
+}
+
+void ConfigReader::readStorage(const QJsonObject &value, DaemonConfig *config)
+{
+    JsonFields fields(value, QStringLiteral("storage"), m_error);
+    if (const auto type = fields.string(QStringLiteral("type"))) {
+        if (*type == QLatin1String("sqlite"))
+            config->storage = DaemonConfig::Storage::Sqlite;
+        else if (*type == QLatin1String("memory"))
+            config->storage = DaemonConfig::Storage::Memory;
+        else
+            m_error->report(fields.pathOf(QStringLiteral("type")),
+                            QStringLiteral("must be \"sqlite\" or \"memory\", not %1").arg(*type));
+    }
+    if (const auto directory = fields.string(QStringLiteral("dataDirectory")))
+        config->dataDirectory = resolvedPath(*directory);
+    if (const auto durability = fields.string(QStringLiteral("durability"))) {
+        if (*durability == QLatin1String("durable"))
+            config->durable = true;
+        else if (*durability == QLatin1String("batched"))
+            config->durable = false;
+        else
+            m_error->report(
+                    fields.pathOf(QStringLiteral("durability")),
+                    QStringLiteral("must be \"batched\" or \"durable\", not %1").arg(*durability));
+    }
+    if (const auto ms = fields.integer(QStringLiteral("commitInterval"), 0, 60000))
+        config->commitIntervalMs = int(*ms);
     fields.rejectUnknownKeys();
 }
 

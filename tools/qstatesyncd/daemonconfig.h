@@ -55,6 +55,13 @@ struct DaemonConfig
     bool revealStateExistence = false;
     std::optional<int> ioThreads;
 
+    // Where the states are kept: SQLite in the data directory by default.
+    enum class Storage { Memory, Sqlite };
+    Storage storage = Storage::Sqlite;
+    QString dataDirectory; // empty: the user's application data folder for qstatesyncd
+    bool durable = false; // SQLite: every acknowledged change is on disk first
+    int commitIntervalMs = 100; // SQLite, batched: the most a change waits to be written
+
     // Set when the file has an "auth.jwt" section: JWTs are expected even if the secret
     // is still to come from the command line or the environment.
     bool jwtConfigured = false;

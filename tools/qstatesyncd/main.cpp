@@ -8,6 +8,7 @@
 
 #include <QtCore/qcommandlineparser.h>
 #include <QtCore/qcoreapplication.h>
+#include <QtCore/qdir.h>
 #include <QtCore/qtextstream.h>
 
 #include <cstdio>
@@ -60,6 +61,22 @@ struct Options
                                                 "0 serves them on the main thread (default: "
                                                 "the number of cores, at most 4)."),
                                  QStringLiteral("N")};
+    QCommandLineOption storage{QStringLiteral("storage"),
+                               QStringLiteral("Where the states are kept: sqlite (a file in the "
+                                              "data directory; the default) or memory (they "
+                                              "end with the process)."),
+                               QStringLiteral("TYPE")};
+    QCommandLineOption dataDir{QStringLiteral("data-dir"),
+                               QStringLiteral("Folder of the SQLite file states.sqlite (default: "
+                                              "the user's application data folder, e.g. "
+                                              "~/.local/share/qstatesyncd)."),
+                               QStringLiteral("DIR")};
+    QCommandLineOption durability{QStringLiteral("durability"),
+                                  QStringLiteral("batched (default): changes are written at most "
+                                                 "100 ms after they are applied; durable: no "
+                                                 "change is acknowledged or shown before it is "
+                                                 "on disk."),
+                                  QStringLiteral("MODE")};
     QCommandLineOption hooks{QStringLiteral("hooks"),
                              QStringLiteral("Load the hook functions (authorize, "
                                             "allowConnectingClient, interceptStateUpdate, "
@@ -136,6 +153,26 @@ QString applyCommandLine(const QCommandLineParser &parser, const Options &option
             return QStringLiteral("--io-threads takes a number from 0 to 64");
         config->ioThreads = threads;
     }
+    if (parser.isSet(options.storage)) {
+        const QString type = parser.value(options.storage);
+        if (type == QLatin1String("sqlite"))
+            config->storage = DaemonConfig::Storage::Sqlite;
+        else if (type == QLatin1String("memory"))
+            config->storage = DaemonConfig::Storage::Memory;
+        else
+            return QStringLiteral("--storage takes sqlite or memory");
+    }
+    if (parser.isSet(options.dataDir)) {
+        if (parser.value(options.dataDir).isEmpty())
+            return QStringLiteral("--data-dir takes a folder");
+        config->dataDirectory = QDir(parser.value(options.dataDir)).absolutePath();
+    }
+    if (parser.isSet(options.durability)) {
+        const QString mode = parser.value(options.durability);
+        if (mode != QLatin1String("batched") && mode != QLatin1String("durable"))
+            return QStringLiteral("--durability takes batched or durable");
+        config->durable = mode == QLatin1String("durable");
+    }
     if (parser.isSet(options.hooks))
         config->hooksFile = parser.value(options.hooks);
     const QStringList states = parser.values(options.state);
@@ -190,8 +227,9 @@ int main(int argc, char *argv[])
     parser.setApplicationDescription(Description);
     parser.addOptions({options.help, options.version, options.config, options.port, options.host,
                        options.state, options.cert, options.key, options.maxMessageSize,
-                       options.maxNestingDepth, options.ioThreads, options.hooks,
-                       options.jwtSecretFile, options.checkConfig});
+                       options.maxNestingDepth, options.ioThreads, options.storage, options.dataDir,
+                       options.durability, options.hooks, options.jwtSecretFile,
+                       options.checkConfig});
     // parse() rather than process(): a wrong option exits with 2, like every other
     // mistake, instead of process()'s 1, which means "cannot listen" here.
     if (!parser.parse(QCoreApplication::arguments()))

@@ -10,6 +10,8 @@
 #include <QStateSyncUpdateRequest>
 #include <QStateSyncer>
 
+#include <QtCore/qdir.h>
+#include <QtCore/qstandardpaths.h>
 #include <QtCore/qtimer.h>
 
 namespace {
@@ -42,6 +44,8 @@ StateSyncDaemon::~StateSyncDaemon()
 
 bool StateSyncDaemon::setUp(QString *error)
 {
+    if (!setUpStorage(error))
+        return false;
     if (m_config.maxMessageSize > 0)
         m_syncer->setMaxMessageSize(m_config.maxMessageSize);
     if (m_config.maxNestingDepth > 0)
@@ -120,6 +124,31 @@ bool StateSyncDaemon::setUp(QString *error)
                 qCInfo(lcDaemon).noquote()
                         << "state" << state << "removed:" << QStateSync::removalReasonName(reason);
             });
+    return true;
+}
+
+bool StateSyncDaemon::setUpStorage(QString *error)
+{
+    if (m_config.storage == DaemonConfig::Storage::Memory) {
+        qCInfo(lcDaemon) << "states are kept in memory only";
+        return true;
+    }
+    QString directory = m_config.dataDirectory;
+    if (directory.isEmpty())
+        directory = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    if (directory.isEmpty()) {
+        *error = QStringLiteral("no data directory: give one with --data-dir");
+        return false;
+    }
+    m_storage = std::make_unique<QStateSyncSqliteStorage>(
+            QDir(directory).filePath(QStringLiteral("states.sqlite")));
+    m_storage->setDurability(m_config.durable ? QStateSyncSqliteStorage::Durability::Durable
+                                              : QStateSyncSqliteStorage::Durability::Batched);
+    m_storage->setCommitInterval(m_config.commitIntervalMs);
+    if (!m_syncer->setStorage(m_storage.get())) {
+        *error = QStringLiteral("cannot use the storage: %1").arg(m_storage->errorString());
+        return false;
+    }
     return true;
 }
 

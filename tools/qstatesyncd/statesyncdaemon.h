@@ -8,6 +8,7 @@
 #include "jwtverifier.h"
 #include "scripthooks.h"
 
+#include <QStateSyncSqliteStorage>
 #include <QStateSyncStateOptions>
 
 #include <QtCore/qobject.h>
@@ -52,6 +53,7 @@ private:
                                          const QJsonObject &changes,
                                          const QVariantMap &clientInformation);
     void finishShutdown();
+    bool setUpStorage(QString *error);
 
     DaemonConfig m_config;
     std::unique_ptr<ScriptHooks> m_hooks;
@@ -60,6 +62,8 @@ private:
     quint64 m_connectionsRefused = 0;
     bool m_stopping = false;
     bool m_stopped = false;
+    // Outlives the server, which stores everything in it before it goes.
+    std::unique_ptr<QStateSyncSqliteStorage> m_storage;
     // Declared last so that it is destroyed first: its states call back into the hooks
     // and rules above.
     std::unique_ptr<QStateSyncer> m_syncer;

@@ -1,0 +1,417 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: GPL-3.0-only
+
+// QStateSyncSqliteStorage behind a QStateSyncer: what comes back after a restart, when
+// changes reach the file in each durability mode, and what a damaged file does.
+
+#include "testsupport.h"
+
+#include <QStateSyncSqliteStorage>
+
+#include <QtCore/qdatetime.h>
+#include <QtCore/qfile.h>
+#include <QtCore/qtemporarydir.h>
+#include <QtSql/qsqldatabase.h>
+#include <QtSql/qsqlquery.h>
+
+using namespace TestSupport;
+
+namespace {
+
+using Durability = QStateSyncSqliteStorage::Durability;
+
+// A server and its storage, destroyed server first, as an application would.
+struct Node
+{
+    explicit Node(const QString &fileName, Durability durability = Durability::Batched,
+                  int commitInterval = 100)
+        : storage(std::make_unique<QStateSyncSqliteStorage>(fileName))
+    {
+        storage->setDurability(durability);
+        storage->setCommitInterval(commitInterval);
+        server = std::make_unique<QStateSyncer>();
+        created = std::make_unique<QSignalSpy>(server.get(), &QStateSyncer::stateCreated);
+        attached = server->setStorage(storage.get());
+        if (!server->listen(QHostAddress::LocalHost, 0))
+            qFatal("cannot listen");
+    }
+    ~Node()
+    {
+        created.reset();
+        server.reset();
+        storage.reset();
+    }
+    std::unique_ptr<QStateSyncSqliteStorage> storage;
+    std::unique_ptr<QStateSyncer> server;
+    std::unique_ptr<QSignalSpy> created;
+    bool attached = false;
+};
+
+// Reads the file from a connection of its own, as another process would: only what was
+// committed.
+class FileReader
+{
+public:
+    explicit FileReader(const QString &fileName)
+        : m_name(QStringLiteral("reader-%1").arg(++s_count))
+    {
+        auto database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
+        database.setDatabaseName(fileName);
+        database.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        m_open = database.open();
+    }
+    ~FileReader() { QSqlDatabase::removeDatabase(m_name); }
+    bool isOpen() const { return m_open; }
+    qint64 count(const QString &sql) const
+    {
+        QSqlQuery query(QSqlDatabase::database(m_name));
+        if (!query.exec(sql) || !query.next())
+            return -1;
+        return query.value(0).toLongLong();
+    }
+    bool hasChange(const QString &state, qint64 version) const
+    {
+        return count(QStringLiteral("SELECT COUNT(*) FROM changes WHERE identifier = '%1' AND "
+                                    "version = %2")
+                             .arg(state)
+                             .arg(version))
+                == 1
+                || count(QStringLiteral("SELECT COUNT(*) FROM states WHERE identifier = '%1' AND "
+                                        "snapshot_version >= %2")
+                                 .arg(state)
+                                 .arg(version))
+                == 1;
+    }
+
+private:
+    static inline int s_count = 0;
+    QString m_name;
+    bool m_open = false;
+};
+
+} // namespace
+
+class tst_Storage : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void statesComeBackWithValueVersionAndMergeMode();
+    void createStateAgainTakesTheOptionsAndKeepsTheValue();
+    void removedStatesStayRemoved();
+    void ttlDeadlinesSurviveARestart();
+    void manyChangesAreSnapshotted();
+    void batchedChangesAreShownAtOnceAndStoredByACleanStop();
+    void batchedChangesAreStoredWithinTheInterval();
+    void durableChangesAreStoredBeforeTheyAreAcknowledged();
+    void durableChangesAreHiddenUntilStored();
+    void destroyingTheStorageStoresWhatItHeld();
+    void damagedFileIsReported();
+    void storageIsSetBeforeTheFirstState();
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+    QString m_file;
+};
+
+void tst_Storage::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+    m_file = m_dir->filePath(QStringLiteral("data/states.sqlite"));
+}
+
+void tst_Storage::statesComeBackWithValueVersionAndMergeMode()
+{
+    QJsonObject value;
+    qint64 version = 0;
+    {
+        Node node(m_file);
+        QVERIFY(node.attached);
+        QVERIFY(node.storage->isAttached());
+        QCOMPARE(createState(*node.server, "doc", {{"a", 1}}, QStateSync::MergeMode::Shallow),
+                 QStringLiteral("doc"));
+        QCOMPARE(createState(*node.server, "chat", {{"messages", QJsonArray()}}),
+                 QStringLiteral("chat"));
+        auto client = joinedClient(*node.server, "alice", "doc");
+        QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
+        client->updateState(QJsonObject{{"o", QJsonObject{{"y", 1}}}});
+        client->updateState(QJsonObject{{"b", "two"}, {"a", QJsonValue::Null}});
+        QTRY_COMPARE_WITH_TIMEOUT(acknowledged.size(), 2, Timeout);
+        QVERIFY(node.server->updateStateValue("doc", {{"c", QJsonArray{1, 2}}}));
+        QVERIFY(node.server->appendToState("chat", {{"messages", QJsonArray{"hi"}}}));
+        QVERIFY(node.server->appendToState("chat", {{"messages", QJsonArray{"there"}}}));
+        value = *node.server->valueOfState("doc");
+        version = node.server->versionOfState("doc");
+        QCOMPARE(version, 3);
+    }
+    Node node(m_file);
+    QVERIFY(node.attached);
+    QCOMPARE(node.created->size(), 2);
+    QCOMPARE(node.server->stateIdentifiers().size(), 2);
+    QCOMPARE(*node.server->valueOfState("doc"), value);
+    QCOMPARE(node.server->versionOfState("doc"), version);
+    QCOMPARE(*node.server->valueOfState("chat"),
+             QJsonObject({{"messages", QJsonArray{"hi", "there"}}}));
+    QCOMPARE(node.server->versionOfState("chat"), 2);
+    // Shallow, as it was created: a nested object is replaced, not merged.
+    QVERIFY(node.server->updateStateValue("doc", {{"o", QJsonObject{{"z", 2}}}}));
+    QCOMPARE(node.server->valueOfState("doc")->value("o").toObject(), QJsonObject({{"z", 2}}));
+    // A client joining sees the stored value and version.
+    auto client = joinedClient(*node.server, "bob", "doc");
+    QCOMPARE(client->version(), version + 1);
+    QCOMPARE(client->value().value("b").toString(), QStringLiteral("two"));
+}
+
+void tst_Storage::createStateAgainTakesTheOptionsAndKeepsTheValue()
+{
+    {
+        Node node(m_file);
+        QCOMPARE(createState(*node.server, "doc", {{"a", 1}}), QStringLiteral("doc"));
+        QVERIFY(node.server->updateStateValue("doc", {{"b", 2}}));
+    }
+    Node node(m_file);
+    QStateSyncStateOptions options;
+    options.setIdentifier("doc");
+    options.setInitialValue(QJsonObject{{"ignored", true}});
+    options.setInterceptStateUpdate([](const QJsonObject &updates, const QVariantMap &) {
+        QJsonObject changed = updates;
+        changed.insert("seen", true);
+        return std::optional<QJsonObject>(changed);
+    });
+    QCOMPARE(node.server->createState(options), QStringLiteral("doc"));
+    QCOMPARE(*node.server->valueOfState("doc"), QJsonObject({{"a", 1}, {"b", 2}}));
+    QCOMPARE(node.server->versionOfState("doc"), 1);
+    // Taken over once: a second createState() is refused as for any existing state.
+    QVERIFY(node.server->createState(options).isNull());
+
+    auto client = joinedClient(*node.server, "alice", "doc");
+    QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
+    client->updateState(QJsonObject{{"c", 3}});
+    QVERIFY(acknowledged.wait(Timeout));
+    QCOMPARE(*node.server->valueOfState("doc"),
+             QJsonObject({{"a", 1}, {"b", 2}, {"c", 3}, {"seen", true}}));
+}
+
+void tst_Storage::removedStatesStayRemoved()
+{
+    {
+        Node node(m_file);
+        createState(*node.server, "gone");
+        createState(*node.server, "kept");
+        QVERIFY(node.server->updateStateValue("gone", {{"x", 1}}));
+        QVERIFY(node.server->removeState("gone"));
+    }
+    Node node(m_file);
+    QCOMPARE(node.server->stateIdentifiers(), QStringList{"kept"});
+    FileReader reader(m_file);
+    QVERIFY(reader.isOpen());
+    QCOMPARE(reader.count("SELECT COUNT(*) FROM changes WHERE identifier = 'gone'"), 0);
+}
+
+void tst_Storage::ttlDeadlinesSurviveARestart()
+{
+    qint64 deadline = 0;
+    {
+        Node node(m_file);
+        QStateSyncStateOptions shortLived;
+        shortLived.setIdentifier("short");
+        shortLived.setTtl(std::chrono::milliseconds(300));
+        QStateSyncStateOptions longLived;
+        longLived.setIdentifier("long");
+        longLived.setTtl(std::chrono::minutes(10));
+        deadline = QDateTime::currentMSecsSinceEpoch() + 300;
+        QCOMPARE(node.server->createState(shortLived), QStringLiteral("short"));
+        QCOMPARE(node.server->createState(longLived), QStringLiteral("long"));
+    }
+    // The short one's deadline passes while no server runs: it does not come back, and a
+    // restart does not start its ttl over.
+    QTRY_VERIFY_WITH_TIMEOUT(QDateTime::currentMSecsSinceEpoch() > deadline + 50, Timeout);
+    Node node(m_file);
+    QCOMPARE(node.server->stateIdentifiers(), QStringList{"long"});
+    FileReader reader(m_file);
+    QCOMPARE(reader.count("SELECT COUNT(*) FROM states WHERE identifier = 'short'"), 0);
+    QVERIFY(reader.count("SELECT ttl_deadline FROM states WHERE identifier = 'long'")
+            > QDateTime::currentMSecsSinceEpoch() + 9 * 60 * 1000);
+}
+
+void tst_Storage::manyChangesAreSnapshotted()
+{
+    constexpr int Changes = 2500;
+    QJsonObject value;
+    {
+        Node node(m_file);
+        createState(*node.server, "busy");
+        for (int i = 1; i <= Changes; ++i) {
+            if (i % 3 == 0)
+                QVERIFY(node.server->appendToState("busy", {{"list", QJsonArray{i}}}));
+            else
+                QVERIFY(node.server->updateStateValue(
+                        "busy", {{"n", i}, {QStringLiteral("k%1").arg(i % 10), i}}));
+        }
+        value = *node.server->valueOfState("busy");
+    }
+    FileReader reader(m_file);
+    // A snapshot every 1,000 changes: only those after the last one are kept.
+    QCOMPARE(reader.count("SELECT COUNT(*) FROM changes"), Changes % 1000);
+    QCOMPARE(reader.count("SELECT snapshot_version FROM states"), Changes - Changes % 1000);
+    Node node(m_file);
+    QCOMPARE(node.server->versionOfState("busy"), Changes);
+    QCOMPARE(*node.server->valueOfState("busy"), value);
+    QCOMPARE(value.value("list").toArray().size(), Changes / 3);
+}
+
+void tst_Storage::batchedChangesAreShownAtOnceAndStoredByACleanStop()
+{
+    {
+        // An interval no test waits out: only the stop can write the change.
+        Node node(m_file, Durability::Batched, 600000);
+        createState(*node.server, "doc");
+        auto client = joinedClient(*node.server, "alice", "doc");
+        QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
+        client->updateState(QJsonObject{{"a", 1}});
+        QVERIFY(acknowledged.wait(Timeout));
+        FileReader reader(m_file);
+        QVERIFY(reader.isOpen());
+        QVERIFY(!reader.hasChange("doc", 1));
+    }
+    FileReader reader(m_file);
+    QVERIFY(reader.hasChange("doc", 1));
+}
+
+void tst_Storage::batchedChangesAreStoredWithinTheInterval()
+{
+    Node node(m_file, Durability::Batched, 50);
+    createState(*node.server, "doc");
+    QVERIFY(node.server->updateStateValue("doc", {{"a", 1}}));
+    QCOMPARE(node.server->versionOfState("doc"), 1); // shown at once
+    FileReader reader(m_file);
+    QTRY_VERIFY_WITH_TIMEOUT(reader.hasChange("doc", 1), Timeout);
+}
+
+void tst_Storage::durableChangesAreStoredBeforeTheyAreAcknowledged()
+{
+    Node node(m_file, Durability::Durable);
+    createState(*node.server, "doc");
+    FileReader reader(m_file);
+    QVERIFY(reader.isOpen());
+    std::vector<std::unique_ptr<QStateSyncClient>> clients;
+    int acknowledgements = 0;
+    int storedFirst = 0;
+    for (int c = 0; c < 3; ++c) {
+        clients.push_back(joinedClient(*node.server, QStringLiteral("c%1").arg(c), "doc"));
+        // Looked at the moment the acknowledgement arrives, before anything else runs.
+        connect(clients.back().get(), &QStateSyncClient::updateAcknowledged, this,
+                [&](qint64, qint64 version) {
+                    ++acknowledgements;
+                    if (reader.hasChange("doc", version))
+                        ++storedFirst;
+                });
+    }
+    QSignalSpy updated(node.server.get(), &QStateSyncer::stateUpdated);
+    connect(node.server.get(), &QStateSyncer::stateUpdated, this,
+            [&](const QString &, const QJsonObject &, qint64 version) {
+                if (!reader.hasChange("doc", version))
+                    storedFirst = -1000;
+            });
+    for (int round = 0; round < 20; ++round) {
+        for (int c = 0; c < 3; ++c)
+            clients[c]->updateState(QJsonObject{{QStringLiteral("c%1").arg(c), round}});
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(acknowledgements, 60, Timeout);
+    QCOMPARE(storedFirst, 60);
+    QCOMPARE(updated.size(), 60);
+    QCOMPARE(node.server->versionOfState("doc"), 60);
+    for (const auto &client : clients)
+        QTRY_COMPARE_WITH_TIMEOUT(client->version(), 60, Timeout);
+}
+
+void tst_Storage::durableChangesAreHiddenUntilStored()
+{
+    Node node(m_file, Durability::Durable);
+    createState(*node.server, "doc", {{"a", 1}});
+    QSignalSpy updated(node.server.get(), &QStateSyncer::stateUpdated);
+    QVERIFY(node.server->updateStateValue("doc", {{"a", 2}}));
+    QVERIFY(node.server->updateStateValue("doc", {{"b", 3}}));
+    // Applied, but not stored before the event loop runs again: nobody sees it yet.
+    QCOMPARE(*node.server->valueOfState("doc"), QJsonObject({{"a", 1}}));
+    QCOMPARE(node.server->versionOfState("doc"), 0);
+    QCOMPARE(updated.size(), 0);
+    QTRY_COMPARE_WITH_TIMEOUT(updated.size(), 2, Timeout);
+    QCOMPARE(updated.at(0).at(2).toLongLong(), 1);
+    QCOMPARE(updated.at(1).at(2).toLongLong(), 2);
+    QCOMPARE(*node.server->valueOfState("doc"), QJsonObject({{"a", 2}, {"b", 3}}));
+    QCOMPARE(node.server->versionOfState("doc"), 2);
+}
+
+void tst_Storage::destroyingTheStorageStoresWhatItHeld()
+{
+    Node node(m_file, Durability::Durable);
+    createState(*node.server, "doc");
+    QSignalSpy changed(node.server.get(), &QStateSyncer::storageChanged);
+    QVERIFY(node.server->updateStateValue("doc", {{"a", 1}}));
+    node.storage.reset();
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(node.server->storage(), nullptr);
+    // Stored before the storage went, so shown; the server goes on in memory.
+    QCOMPARE(node.server->versionOfState("doc"), 1);
+    QVERIFY(node.server->updateStateValue("doc", {{"b", 2}}));
+    QCOMPARE(node.server->versionOfState("doc"), 2);
+    FileReader reader(m_file);
+    QVERIFY(reader.hasChange("doc", 1));
+    QVERIFY(!reader.hasChange("doc", 2));
+}
+
+void tst_Storage::damagedFileIsReported()
+{
+    QVERIFY(QDir().mkpath(QFileInfo(m_file).absolutePath()));
+    QFile file(m_file);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray(4096, 'x'));
+    file.close();
+
+    QStateSyncSqliteStorage storage(m_file);
+    QSignalSpy errors(&storage, &QStateSyncStorage::errorOccurred);
+    QStateSyncer server;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("states.sqlite"));
+    QVERIFY(!server.setStorage(&storage));
+    QCOMPARE(errors.size(), 1);
+    QVERIFY(!storage.errorString().isEmpty());
+    QVERIFY(!storage.isAttached());
+    QCOMPARE(server.storage(), nullptr);
+    // The server itself is unharmed, in memory.
+    QCOMPARE(createState(server, "doc"), QStringLiteral("doc"));
+
+    // A file name that cannot be a file.
+    QStateSyncSqliteStorage nowhere(m_dir->path());
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("cannot open"));
+    QStateSyncer other;
+    QVERIFY(!other.setStorage(&nowhere));
+    QVERIFY(!nowhere.errorString().isEmpty());
+}
+
+void tst_Storage::storageIsSetBeforeTheFirstState()
+{
+    QStateSyncer server;
+    createState(server, "early");
+    QStateSyncSqliteStorage storage(m_file);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("before the server has states"));
+    QVERIFY(!server.setStorage(&storage));
+    QVERIFY(!storage.isAttached());
+
+    // One storage serves one server.
+    QStateSyncer first;
+    QStateSyncer second;
+    QVERIFY(first.setStorage(&storage));
+    QCOMPARE(first.storage(), &storage);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("another server"));
+    QVERIFY(!second.setStorage(&storage));
+    // Detached, it is free again.
+    QVERIFY(first.setStorage(nullptr));
+    QVERIFY(!storage.isAttached());
+    QVERIFY(second.setStorage(&storage));
+}
+
+QTEST_MAIN(tst_Storage)
+#include "tst_storage.moc"
