@@ -109,7 +109,7 @@ public:
     The storage writes with Qt SQL's \c QSQLITE driver, in WAL mode, on a thread of its
     own. Give it to a server before the server creates any state:
 
-    \snippet storage.cpp sqlite
+    \snippet snippets/server.cpp sqlite
 
     On the next start, the states come back with their values, versions and ttl deadlines
     as soon as the storage is set: QStateSyncer::stateCreated() is emitted for each. Hooks,

@@ -5,6 +5,7 @@
 
 #include <QStateSyncAuthorizationRequest>
 #include <QStateSyncHttpRequest>
+#include <QStateSyncSqliteStorage>
 #include <QStateSyncUpdateRequest>
 #include <QStateSyncer>
 
@@ -29,6 +30,24 @@ void minimalServer()
     options.setInitialValue(QVariantMap{{QStringLiteral("property"), QStringLiteral("value")}});
     syncer->createState(options);
     //! [minimal]
+}
+
+void sqliteStorage()
+{
+    //! [sqlite]
+    auto *syncer = new QStateSyncer;
+    auto *storage = new QStateSyncSqliteStorage(QStringLiteral("/var/lib/myapp/states.sqlite"),
+                                                syncer);
+    storage->setDurability(QStateSyncSqliteStorage::Durability::Durable);
+    if (!syncer->setStorage(storage))
+        qFatal("cannot open the states: %s", qPrintable(storage->errorString()));
+    // The stored states are back. Creating one again gives it its hooks; a new one starts
+    // with its initial value.
+    QStateSyncStateOptions options;
+    options.setIdentifier(QStringLiteral("abc"));
+    syncer->createState(options);
+    syncer->listen(QHostAddress::Any, 5000);
+    //! [sqlite]
 }
 
 void createState(QStateSyncer *syncer)
