@@ -8,6 +8,9 @@
 
 #include <QStateSyncClient>
 
+#include <QtCore/qdir.h>
+#include <QtCore/qfileinfo.h>
+
 using namespace TestSupport;
 using namespace DaemonSupport;
 
@@ -24,6 +27,8 @@ private Q_SLOTS:
     void badArgumentsExitWithUsageError_data();
     void badArgumentsExitWithUsageError();
     void busyPortExitsWithOne();
+    void statesSurviveARestart();
+    void memoryStorageKeepsNothing();
 };
 
 void tst_Daemon::servesStatesAndStopsCleanlyOnSigterm()
@@ -124,8 +129,9 @@ void tst_Daemon::helpExplainsEveryOption()
     QCOMPARE(finished.exitCode, 0);
     for (const char *option :
          {"--port", "--host", "--state", "--cert", "--key", "--max-message-size",
-          "--max-nesting-depth", "--io-threads", "--config", "--hooks", "--jwt-secret-file",
-          "--check-config", "QSTATESYNC_JWT_SECRET", "/healthz", "/metrics", "SIGTERM"}) {
+          "--max-nesting-depth", "--io-threads", "--storage", "--data-dir", "--durability",
+          "--config", "--hooks", "--jwt-secret-file", "--check-config", "QSTATESYNC_JWT_SECRET",
+          "/healthz", "/metrics", "SIGTERM"}) {
         QVERIFY2(finished.output.contains(QLatin1String(option)), option);
     }
 }
@@ -147,6 +153,11 @@ void tst_Daemon::badArgumentsExitWithUsageError_data()
     QTest::addRow("depth too small")
             << QStringList{"--max-nesting-depth", "1"} << "--max-nesting-depth";
     QTest::addRow("negative I/O threads") << QStringList{"--io-threads", "-1"} << "--io-threads";
+    QTest::addRow("unknown storage") << QStringList{"--storage", "disk"} << "--storage";
+    QTest::addRow("unknown durability")
+            << QStringList{"--durability", "sometimes"} << "--durability";
+    QTest::addRow("data directory that cannot be made")
+            << QStringList{"--data-dir", "/proc/qstatesyncd-test"} << "cannot use the storage";
     QTest::addRow("message size zero")
             << QStringList{"--max-message-size", "0"} << "--max-message-size";
     QTest::addRow("missing config file")
@@ -181,6 +192,60 @@ void tst_Daemon::busyPortExitsWithOne()
             = runToEnd({"--port", QString::number(first.port()), "--host", "127.0.0.1"});
     QCOMPARE(finished.exitCode, 1);
     QVERIFY2(finished.output.contains(QLatin1String("cannot listen")), qPrintable(finished.output));
+}
+
+void tst_Daemon::statesSurviveARestart()
+{
+    QTemporaryDir data;
+    const QStringList arguments{"--port",  "0",     "--host",     "127.0.0.1",
+                                "--state", "notes", "--data-dir", data.path()};
+    {
+        Daemon daemon(arguments);
+        QVERIFY(daemon.start());
+        QStateSyncClient alice(daemon.url, "alice");
+        QSignalSpy joined(&alice, &QStateSyncClient::joined);
+        QSignalSpy acknowledged(&alice, &QStateSyncClient::updateAcknowledged);
+        alice.connectToState("notes");
+        QVERIFY(joined.wait(Timeout));
+        alice.updateState(QVariantMap{{"title", "kept"}});
+        QVERIFY(acknowledged.wait(Timeout));
+        QVERIFY(daemon.terminate());
+        QVERIFY2(daemon.log().contains(QLatin1String("opened with 0 states, batched")),
+                 qPrintable(daemon.log()));
+    }
+    QVERIFY(QFileInfo::exists(data.filePath("states.sqlite")));
+    Daemon daemon(arguments);
+    QVERIFY(daemon.start());
+    QStateSyncClient bob(daemon.url, "bob");
+    QSignalSpy joined(&bob, &QStateSyncClient::joined);
+    bob.connectToState("notes");
+    QVERIFY(joined.wait(Timeout));
+    QCOMPARE(bob.value(), QVariantMap({{"title", "kept"}}));
+    QCOMPARE(bob.version(), 1);
+    QVERIFY(daemon.terminate());
+}
+
+void tst_Daemon::memoryStorageKeepsNothing()
+{
+    QTemporaryDir data;
+    const QStringList arguments{"--port", "0",          "--host",    "127.0.0.1", "--state",
+                                "notes",  "--data-dir", data.path(), "--storage", "memory"};
+    for (int run = 0; run < 2; ++run) {
+        Daemon daemon(arguments);
+        QVERIFY(daemon.start());
+        QStateSyncClient alice(daemon.url, "alice");
+        QSignalSpy joined(&alice, &QStateSyncClient::joined);
+        QSignalSpy acknowledged(&alice, &QStateSyncClient::updateAcknowledged);
+        alice.connectToState("notes");
+        QVERIFY(joined.wait(Timeout));
+        // Each run starts empty.
+        QCOMPARE(alice.version(), 0);
+        alice.updateState(QVariantMap{{"title", "lost"}});
+        QVERIFY(acknowledged.wait(Timeout));
+        QVERIFY(daemon.terminate());
+        QVERIFY2(daemon.log().contains(QLatin1String("memory only")), qPrintable(daemon.log()));
+    }
+    QVERIFY(QDir(data.path()).isEmpty());
 }
 
 QTEST_GUILESS_MAIN(tst_Daemon)

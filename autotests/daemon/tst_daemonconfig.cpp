@@ -6,6 +6,8 @@
 
 #include "daemonsupport.h"
 
+#include <QStateSyncClient>
+
 #include <QtCore/qdir.h>
 #include <QtCore/qfile.h>
 
@@ -34,6 +36,7 @@ private Q_SLOTS:
     void statesHaveTheirInitialValueAndMergeMode();
     void ttlRemovesTheState();
     void selfDestructWhenEmptyRemovesTheStateAfterTheLastClient();
+    void storageComesFromTheConfiguration();
     void limitsAreEnforced();
     void ioThreadsComeFromTheConfigurationAndTheCommandLine();
     void clientStateAndRateLimitsAreEnforced();
@@ -183,6 +186,31 @@ void tst_DaemonConfig::ioThreadsComeFromTheConfigurationAndTheCommandLine()
         RawClient client;
         QVERIFY(openAndJoin(client, daemon.url, "c", QString(), "s").contains("state"));
     }
+}
+
+void tst_DaemonConfig::storageComesFromTheConfiguration()
+{
+    QTemporaryDir dir;
+    const QString config = writeJson(dir, "config.json",
+                                     {{"storage",
+                                       QJsonObject{{"type", "sqlite"},
+                                                   {"dataDirectory", "data"},
+                                                   {"durability", "durable"},
+                                                   {"commitInterval", 5}}},
+                                      {"states", QJsonArray{state("s")}}});
+    Daemon daemon(onLoopback(config));
+    QVERIFY(daemon.start());
+    // Relative to the configuration's folder.
+    QVERIFY(QFileInfo::exists(dir.filePath("data/states.sqlite")));
+    QStateSyncClient client(daemon.url, "c");
+    QSignalSpy joined(&client, &QStateSyncClient::joined);
+    QSignalSpy acknowledged(&client, &QStateSyncClient::updateAcknowledged);
+    client.connectToState("s");
+    QVERIFY(joined.wait(Timeout));
+    client.updateState(QVariantMap{{"a", 1}});
+    QVERIFY(acknowledged.wait(Timeout));
+    QVERIFY(daemon.terminate());
+    QVERIFY2(daemon.log().contains(QLatin1String("durable writes")), qPrintable(daemon.log()));
 }
 
 void tst_DaemonConfig::limitsAreEnforced()
@@ -392,7 +420,15 @@ void tst_DaemonConfig::mistakesExitWithTwoAndNameTheKey_data()
     QTest::addRow("unknown key") << QByteArray(R"({"lisen": {}})")
                                  << "lisen: unknown key (known here: access, auth, hooks, http, "
                                     "ioThreads, limits, listen, revealStateExistence, states, "
-                                    "tls)";
+                                    "storage, tls)";
+    QTest::addRow("unknown storage type")
+            << QByteArray(R"({"storage": {"type": "disk"}})") << "storage.type: must be";
+    QTest::addRow("unknown durability")
+            << QByteArray(R"({"storage": {"durability": "often"}})") << "storage.durability";
+    QTest::addRow("commit interval too long")
+            << QByteArray(R"({"storage": {"commitInterval": 600000}})") << "storage.commitInterval";
+    QTest::addRow("unknown storage key")
+            << QByteArray(R"({"storage": {"file": "x"}})") << "storage.file: unknown key";
     QTest::addRow("unknown nested key")
             << QByteArray(R"({"listen": {"prot": 1}})") << "listen.prot: unknown key";
     QTest::addRow("port is a string")

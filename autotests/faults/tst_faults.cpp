@@ -85,8 +85,8 @@ public:
                                  }
                                  raw->sendNext();
                              });
-            QObject::connect(raw->client.get(), &QStateSyncClient::updateFailed,
-                             raw->client.get(), [this] { ++failures; });
+            QObject::connect(raw->client.get(), &QStateSyncClient::updateFailed, raw->client.get(),
+                             [this] { ++failures; });
             writer->client->connectToState(state);
             m_writers.push_back(std::move(writer));
         }
