@@ -23,6 +23,8 @@ PACKAGES=(
     qml6-module-qtqml qml6-module-qtqml-models qml6-module-qtqml-workerscript
     qml6-module-qtquick qml6-module-qttest qt6-qpa-plugins
     libssl3 openssl ca-certificates
+    # QStateSyncSqliteStorage: Qt SQL's SQLite driver.
+    libqt6sql6-sqlite
     qt6-documentation-tools python3-markdown
     # The chat and editor examples (Qt Quick Controls), and scripts/screenshots.sh: the
     # qml tool composes the shots, offscreen rendering needs a font.
@@ -103,7 +105,9 @@ Connect with:
          {"type":2,"data":{"stateIdentifier":"demo"}}
          {"type":3,"data":{"updates":{"title":"hello"}}}
     and every client joined to "demo" receives {"type":3,"data":{"updates":{...}}}.
-Set QSTATESYNC_PORT or QSTATESYNC_HOST to serve elsewhere.
+Set QSTATESYNC_PORT or QSTATESYNC_HOST to serve elsewhere. The states are kept in
+${XDG_DATA_HOME:-$HOME/.local/share}/qstatesyncd/states.sqlite: "demo" keeps its value
+from one run to the next.
 
 TXT
     exec "$BUILD_DIR/bin/qstatesyncd" --port "$port" --host "$host" --state demo

@@ -12,6 +12,7 @@
 #include <QtCore/qdir.h>
 #include <QtCore/qfileinfo.h>
 #include <QtCore/qjsondocument.h>
+#include <QtCore/qlockfile.h>
 #include <QtCore/qpointer.h>
 #include <QtSql/qsqldatabase.h>
 #include <QtSql/qsqlerror.h>
@@ -99,6 +100,8 @@ public:
     quint64 nextSequence = 1; // server thread only
     std::thread worker;
     QString openError;
+    // Held while attached: one process, one storage per file.
+    std::unique_ptr<QLockFile> lockFile;
 };
 
 /*!
@@ -258,6 +261,26 @@ bool QStateSyncSqliteStoragePrivate::open(QList<QStateSyncStoredState> *states)
         reportError(QStringLiteral("the SQLite storage has no file name"));
         return false;
     }
+    const QFileInfo info(fileName);
+    if (!QDir().mkpath(info.absolutePath())) {
+        reportError(QStringLiteral("cannot create the directory %1").arg(info.absolutePath()));
+        return false;
+    }
+    lockFile = std::make_unique<QLockFile>(fileName + QStringLiteral(".lock"));
+    // Never taken from a running owner, however old; a dead owner's lock is taken over.
+    lockFile->setStaleLockTime(0);
+    if (!lockFile->tryLock(0)) {
+        qint64 pid = 0;
+        QString host, application;
+        lockFile->getLockInfo(&pid, &host, &application);
+        lockFile.reset();
+        reportError(pid > 0 ? QStringLiteral("%1 is in use by process %2 (%3)")
+                                      .arg(fileName)
+                                      .arg(pid)
+                                      .arg(application)
+                            : QStringLiteral("cannot lock %1").arg(fileName));
+        return false;
+    }
     {
         std::lock_guard lock(mutex);
         stopping = false;
@@ -270,6 +293,7 @@ bool QStateSyncSqliteStoragePrivate::open(QList<QStateSyncStoredState> *states)
     });
     if (!result.get()) {
         worker.join();
+        lockFile.reset();
         reportError(openError);
         return false;
     }
@@ -289,6 +313,7 @@ void QStateSyncSqliteStoragePrivate::close()
     }
     wake.notify_one();
     worker.join();
+    lockFile.reset();
 }
 
 quint64 QStateSyncSqliteStoragePrivate::enqueue(Write write)

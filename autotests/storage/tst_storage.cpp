@@ -109,6 +109,7 @@ private Q_SLOTS:
     void destroyingTheStorageStoresWhatItHeld();
     void damagedFileIsReported();
     void storageIsSetBeforeTheFirstState();
+    void oneStoragePerFile();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -411,6 +412,23 @@ void tst_Storage::storageIsSetBeforeTheFirstState()
     QVERIFY(first.setStorage(nullptr));
     QVERIFY(!storage.isAttached());
     QVERIFY(second.setStorage(&storage));
+}
+
+void tst_Storage::oneStoragePerFile()
+{
+    Node first(m_file);
+    QVERIFY(first.attached);
+    QVERIFY(QFileInfo::exists(m_file + ".lock"));
+    QStateSyncSqliteStorage second(m_file);
+    QStateSyncer server;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("is in use by process"));
+    QVERIFY(!server.setStorage(&second));
+    QVERIFY(second.errorString().contains(QString::number(QCoreApplication::applicationPid())));
+    // Free again once the first one is done with it.
+    first.server.reset();
+    first.storage.reset();
+    QVERIFY(!QFileInfo::exists(m_file + ".lock"));
+    QVERIFY(server.setStorage(&second));
 }
 
 QTEST_MAIN(tst_Storage)

@@ -36,8 +36,8 @@ void sqliteStorage()
 {
     //! [sqlite]
     auto *syncer = new QStateSyncer;
-    auto *storage = new QStateSyncSqliteStorage(QStringLiteral("/var/lib/myapp/states.sqlite"),
-                                                syncer);
+    auto *storage
+            = new QStateSyncSqliteStorage(QStringLiteral("/var/lib/myapp/states.sqlite"), syncer);
     storage->setDurability(QStateSyncSqliteStorage::Durability::Durable);
     if (!syncer->setStorage(storage))
         qFatal("cannot open the states: %s", qPrintable(storage->errorString()));
