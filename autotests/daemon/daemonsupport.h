@@ -24,22 +24,22 @@ namespace DaemonSupport {
 
 using TestSupport::Timeout;
 
-// The folder daemons of this test process keep their states in (their default SQLite
-// storage), removed when the process ends: never the developer's own data folder, and a
-// daemon restarted by a test finds what the one before stored.
-inline QString daemonDataHome()
-{
-    static QTemporaryDir directory;
-    return directory.path();
-}
-
 // The environment the daemon runs in: the test's, without a JWT secret a developer may
-// have exported, with its data folder in daemonDataHome().
+// have exported.
 inline QProcessEnvironment daemonEnvironment()
 {
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.remove(QStringLiteral("QSTATESYNC_JWT_SECRET"));
-    environment.insert(QStringLiteral("XDG_DATA_HOME"), daemonDataHome());
+    return environment;
+}
+
+// environment with XDG_DATA_HOME in dataHome: the daemon's default data folder (its SQLite
+// storage) is one of its own, removed after the test, never the developer's. A test that
+// restarts a daemon on the same states gives both --data-dir.
+inline QProcessEnvironment withDataHome(QProcessEnvironment environment,
+                                        const QTemporaryDir &dataHome)
+{
+    environment.insert(QStringLiteral("XDG_DATA_HOME"), dataHome.path());
     return environment;
 }
 
@@ -52,7 +52,7 @@ public:
     {
         process.setProgram(QStringLiteral(QSTATESYNCD_PATH));
         process.setArguments(arguments);
-        process.setProcessEnvironment(environment);
+        process.setProcessEnvironment(withDataHome(environment, dataHome));
         process.start();
     }
     ~Daemon()
@@ -105,14 +105,20 @@ public:
         return process.state() == QProcess::NotRunning || process.waitForFinished(Timeout);
     }
 
-    // Sends SIGTERM and waits for the exit; true when it exited normally with 0.
+    // Sends SIGTERM and waits for the exit; true when it exited normally with 0. A
+    // process that already ended is not signalled (kill(0) would reach the whole
+    // process group, the test runner included), and the answer is false.
     bool terminate()
     {
-        ::kill(pid_t(process.processId()), SIGTERM);
+        const qint64 pid = process.processId();
+        if (pid <= 0)
+            return false;
+        ::kill(pid_t(pid), SIGTERM);
         return waitForExit() && process.exitStatus() == QProcess::NormalExit
                 && process.exitCode() == 0;
     }
 
+    QTemporaryDir dataHome; // before process: it outlives the daemon
     QProcess process;
     QUrl url;
     QString stdoutText;
@@ -129,8 +135,9 @@ struct Finished
 inline Finished runToEnd(const QStringList &arguments,
                          const QProcessEnvironment &environment = daemonEnvironment())
 {
+    QTemporaryDir dataHome;
     QProcess process;
-    process.setProcessEnvironment(environment);
+    process.setProcessEnvironment(withDataHome(environment, dataHome));
     process.start(QStringLiteral(QSTATESYNCD_PATH), arguments);
     if (!process.waitForFinished(Timeout)) {
         process.kill();

@@ -156,6 +156,8 @@ void tst_Daemon::badArgumentsExitWithUsageError_data()
     QTest::addRow("unknown storage") << QStringList{"--storage", "disk"} << "--storage";
     QTest::addRow("unknown durability")
             << QStringList{"--durability", "sometimes"} << "--durability";
+    QTest::addRow("data directory in use")
+            << QStringList{"--data-dir", "IN_USE"} << "in use by process";
     QTest::addRow("data directory that cannot be made")
             << QStringList{"--data-dir", "/proc/qstatesyncd-test"} << "cannot use the storage";
     QTest::addRow("message size zero")
@@ -179,6 +181,15 @@ void tst_Daemon::badArgumentsExitWithUsageError()
     if (!arguments.contains(QLatin1String("--host")))
         arguments << "--host"
                   << "127.0.0.1";
+    // A data folder another daemon holds.
+    std::unique_ptr<Daemon> holder;
+    QTemporaryDir data;
+    if (const qsizetype at = arguments.indexOf(QLatin1String("IN_USE")); at >= 0) {
+        arguments[at] = data.path();
+        holder = std::make_unique<Daemon>(
+                QStringList{"--port", "0", "--host", "127.0.0.1", "--data-dir", data.path()});
+        QVERIFY(holder->start());
+    }
     const Finished finished = runToEnd(arguments);
     QCOMPARE(finished.exitCode, 2);
     QVERIFY2(finished.output.contains(complaint), qPrintable(finished.output));
@@ -186,7 +197,9 @@ void tst_Daemon::badArgumentsExitWithUsageError()
 
 void tst_Daemon::busyPortExitsWithOne()
 {
-    Daemon first({"--port", "0", "--host", "127.0.0.1"});
+    // In memory: one process at a time may use a data folder, and the second must get as
+    // far as listening.
+    Daemon first({"--port", "0", "--host", "127.0.0.1", "--storage", "memory"});
     QVERIFY(first.start());
     const Finished finished
             = runToEnd({"--port", QString::number(first.port()), "--host", "127.0.0.1"});

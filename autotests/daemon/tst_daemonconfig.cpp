@@ -320,8 +320,9 @@ void tst_DaemonConfig::stateExistenceIsHiddenUnlessRevealed()
 void tst_DaemonConfig::commandLineOverridesTheFile()
 {
     // The file names a port that is taken and a tiny message limit; the command line
-    // replaces both and adds a state.
-    Daemon occupant({"--port", "0", "--host", "127.0.0.1"});
+    // replaces both and adds a state. (The occupant keeps its states in memory: the
+    // daemons of a test share a data folder, which one process may use at a time.)
+    Daemon occupant({"--port", "0", "--host", "127.0.0.1", "--storage", "memory"});
     QVERIFY(occupant.start());
     QTemporaryDir dir;
     const QString config

@@ -248,8 +248,11 @@ QTEST_MAIN(tst_Faults)
 
 void tst_Faults::durableDaemonKilledKeepsEveryAcknowledgedUpdate()
 {
-    const QStringList arguments{"--host",  "127.0.0.1", "--port",       QString::number(freePort()),
-                                "--state", "ledger",    "--durability", "durable"};
+    QTemporaryDir data; // the restarted daemon finds what the killed one stored
+    const QStringList arguments{
+            "--host",     "127.0.0.1", "--port",       QString::number(freePort()),
+            "--state",    "ledger",    "--durability", "durable",
+            "--data-dir", data.path()};
     auto daemon = std::make_unique<DaemonSupport::Daemon>(arguments);
     QVERIFY(daemon->start());
     const QUrl url = daemon->url;
@@ -282,8 +285,9 @@ void tst_Faults::durableDaemonKilledKeepsEveryAcknowledgedUpdate()
 
 void tst_Faults::batchedDaemonKilledComesBackAtOneVersion()
 {
-    const QStringList arguments{"--host",  "127.0.0.1", "--port", QString::number(freePort()),
-                                "--state", "journal"};
+    QTemporaryDir data;
+    const QStringList arguments{"--host",  "127.0.0.1", "--port",     QString::number(freePort()),
+                                "--state", "journal",   "--data-dir", data.path()};
     auto daemon = std::make_unique<DaemonSupport::Daemon>(arguments);
     QVERIFY(daemon->start());
     Writers writers(daemon->url, QStringLiteral("journal"), 1);
