@@ -414,9 +414,57 @@ QQuickStateSyncState *QQuickStateSyncer::stateAt(QQmlListProperty<QQuickStateSyn
 
 void QQuickStateSyncer::classBegin() { }
 
+/*!
+    \qmlproperty StateSyncStorage StateSyncer::storage
+
+    Where the server keeps its states beyond the process, for example a
+    StateSyncSqliteStorage; \c null (the default) keeps them in memory. Set it in the
+    declaration: the stored states come back before the declared ones are created, and a
+    declared state that was stored keeps its stored value and version. Once the server has
+    states, another storage is refused (errorString says so). See QStateSyncer::setStorage().
+
+    \code
+    StateSyncer {
+        running: true
+        storage: StateSyncSqliteStorage {
+            fileName: "/var/lib/board/states.sqlite"
+            durability: StateSyncSqliteStorage.Durable
+        }
+        StateSyncState { identifier: "board"; initialValue: ({ cards: [] }) }
+    }
+    \endcode
+*/
+QStateSyncStorage *QQuickStateSyncer::storage() const
+{
+    return m_storage;
+}
+
+void QQuickStateSyncer::setStorage(QStateSyncStorage *storage)
+{
+    if (m_storage == storage)
+        return;
+    m_storage = storage;
+    if (m_complete)
+        applyStorage();
+    Q_EMIT storageChanged();
+}
+
+void QQuickStateSyncer::applyStorage()
+{
+    if (m_syncer.setStorage(m_storage))
+        return;
+    setErrorString(
+            m_storage && !m_storage->errorString().isEmpty()
+                    ? QStringLiteral("Cannot use the storage: %1").arg(m_storage->errorString())
+                    : QStringLiteral(
+                            "Cannot use the storage: set it before the server has states"));
+}
+
 void QQuickStateSyncer::componentComplete()
 {
     m_complete = true;
+    if (m_storage)
+        applyStorage();
     for (QQuickStateSyncState *state : std::as_const(m_states))
         state->createOn(&m_syncer);
     updateListening();

@@ -15,11 +15,13 @@
 
 #include <QStateSyncAuthorizationRequest>
 #include <QStateSyncHttpRequest>
+#include <QStateSyncStorage>
 #include <QStateSyncJoinRequest>
 #include <QStateSyncUpdateRequest>
 #include <QStateSyncer>
 
 #include <QtCore/qobject.h>
+#include <QtCore/qpointer.h>
 #include <QtCore/qurl.h>
 #include <QtQml/qqml.h>
 #include <QtQml/qqmllist.h>
@@ -50,6 +52,7 @@ class QQuickStateSyncer : public QObject, public QQmlParserStatus
     Q_PROPERTY(int clientCount READ clientCount NOTIFY clientCountChanged)
     Q_PROPERTY(QStringList stateIdentifiers READ stateIdentifiers NOTIFY stateIdentifiersChanged)
     Q_PROPERTY(QQmlListProperty<QQuickStateSyncState> states READ states)
+    Q_PROPERTY(QStateSyncStorage *storage READ storage WRITE setStorage NOTIFY storageChanged)
     Q_PROPERTY(QStateSyncer *syncer READ syncer CONSTANT)
 
 public:
@@ -77,6 +80,8 @@ public:
     int clientCount() const;
     QStringList stateIdentifiers() const;
     QQmlListProperty<QQuickStateSyncState> states();
+    QStateSyncStorage *storage() const;
+    void setStorage(QStateSyncStorage *storage);
     QStateSyncer *syncer() const;
 
     Q_INVOKABLE QString createState(const QVariantMap &options);
@@ -119,6 +124,7 @@ Q_SIGNALS:
     void errorStringChanged();
     void clientCountChanged();
     void stateIdentifiersChanged();
+    void storageChanged();
 
 protected:
     void connectNotify(const QMetaMethod &signal) override;
@@ -138,6 +144,8 @@ private:
     int m_port = 0;
     bool m_running = false;
     bool m_complete = false;
+    QPointer<QStateSyncStorage> m_storage;
+    void applyStorage();
     QUrl m_certificateFile;
     QUrl m_keyFile;
     QString m_errorString;

@@ -18,6 +18,8 @@
 #include <QStateSyncJoinRequest>
 #include <QStateSyncNamespace>
 #include <QStateSyncPresenceModel>
+#include <QStateSyncSqliteStorage>
+#include <QStateSyncStorage>
 #include <QStateSyncUpdateRequest>
 #include <QStateSyncer>
 
@@ -82,6 +84,21 @@ struct QStateSyncHttpRequestForeign
     QML_FOREIGN(QStateSyncHttpRequest)
     QML_NAMED_ELEMENT(StateSyncHttpRequest)
     QML_UNCREATABLE("Requests come with the httpRequested hook of StateSyncer")
+};
+
+struct QStateSyncStorageForeign
+{
+    Q_GADGET
+    QML_FOREIGN(QStateSyncStorage)
+    QML_NAMED_ELEMENT(StateSyncStorage)
+    QML_UNCREATABLE("Use a storage such as StateSyncSqliteStorage")
+};
+
+struct QStateSyncSqliteStorageForeign
+{
+    Q_GADGET
+    QML_FOREIGN(QStateSyncSqliteStorage)
+    QML_NAMED_ELEMENT(StateSyncSqliteStorage)
 };
 
 // What StateSyncer.syncer holds: the wrapped QStateSyncer, known to QML so that its

@@ -27,6 +27,8 @@ public Q_SLOTS:
         engine->rootContext()->setContextProperty(
                 QStringLiteral("testCertificate"),
                 made ? QUrl::fromLocalFile(certificate.certificateFile) : QUrl());
+        engine->rootContext()->setContextProperty(QStringLiteral("testDataFolder"),
+                                                  m_directory.path());
         engine->rootContext()->setContextProperty(QStringLiteral("testKey"),
                                                   made ? QUrl::fromLocalFile(certificate.keyFile)
                                                        : QUrl());
