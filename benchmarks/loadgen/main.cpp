@@ -2,8 +2,9 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // qstatesync-loadgen: a load generator for servers of the v1 protocol (qstatesyncd, and
-// any server of the JavaScript server-state-sync's protocol). doc/benchmarks.md describes
-// the method; --help lists the scenarios and options.
+// any server of the JavaScript server-state-sync's protocol), and with `relay` a bare v1
+// server (relay.h) whose latency is the floor under any server. doc/benchmarks.md
+// describes the method; --help lists the scenarios and options.
 
 #include "fakeserver.h"
 #include "options.h"
