@@ -72,6 +72,8 @@ RelayThread::~RelayThread()
 {
     for (const auto &c : m_connections)
         ::close(c->fd);
+    for (const auto &[fd, id] : m_inboxConnections) // accepted as the relay stopped
+        ::close(fd);
     if (m_wakeFd >= 0)
         ::close(m_wakeFd);
     if (m_epoll >= 0)
