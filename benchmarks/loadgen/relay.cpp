@@ -88,7 +88,7 @@ int runRelay(int argc, char **argv)
 
     std::printf("qstatesync-loadgen relay listening on ws://127.0.0.1:%d\n", boundPort);
     std::fflush(stdout);
-    std::fprintf(stderr, "qstatesync-loadgen relay: %ld threads\n", threads);
+    std::fprintf(stderr, "qstatesync-loadgen relay: threads: %ld\n", threads);
 
     int signal = 0;
     sigwait(&signals, &signal);
