@@ -6,9 +6,17 @@
 # 1. The self-check against the built-in fake server: frames with 7-bit, 16-bit and
 #    64-bit lengths, a fragmented message, pings; then the same with one message of
 #    every block left out, which must be reported as lost (the checking can fail).
-# 2. Against qstatesyncd and, when given, the Node.js peer, each started on port 0: a
-#    fan-out to 10 subscribers of 200 updates, and 10 states x 4 clients that all write
-#    50 updates. Any update missing or out of order at any client fails the test.
+# 2. Against qstatesyncd, the load generator's own bare relay (`qstatesync-loadgen relay`,
+#    two threads) and, when given, the Node.js peer, each started on port 0: a fan-out to
+#    10 subscribers of 200 updates, and 10 states x 4 clients that all write 50 updates.
+#    Any update missing or out of order at any client fails the test.
+# 3. The relay's answers to what the load generator never sends, over a plain socket: a
+#    ping and a close frame (a pong and a close frame come back), and a request that is
+#    not a GET, a frame with a reserved bit, a text without a type and an unknown type
+#    (each: the connection is closed, with a line on the relay's standard error). Then a
+#    client that reads nothing while 400 updates of 60,000 bytes (24 MB, more than the
+#    socket buffers hold) are sent to its state: the relay keeps what the socket does not
+#    take, and when the client reads, every update is there, in order.
 set -euo pipefail
 
 if [ $# -ne 3 ] && [ $# -ne 5 ]; then
@@ -56,19 +64,106 @@ for i in $(seq 0 9); do
     states+=(--state "s$i")
 done
 
-check_server() {
+check_server() { # LABEL COMMAND... (the server's options, listening on 127.0.0.1:0, included)
     local label=$1
     shift
-    start_server "$workdir/$label.log" "$@" --host 127.0.0.1 --port 0 "${states[@]}"
+    start_server "$workdir/$label.log" "$@"
     local common=(--port "$SERVER_PORT" --server-pid "$SERVER_PID" --server-label "$label"
                   --warmup 0 --connect-timeout 20 --drain-timeout 10)
     expect_ok fanout "${common[@]}" --subscribers 10 --updates 200 --window 4
     expect_ok manystates "${common[@]}" --states 10 --clients-per-state 4 --updates 50 \
         --window 4
-    stop_server
 }
 
-check_server qstatesyncd "$qstatesyncd"
+# Writes the bytes of printf FORMAT to a new connection to the server and prints, in hex,
+# what comes back until the server closes it (fails when it does not within 10 s).
+exchange() {
+    local reply=$workdir/reply
+    exec {socket}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+    # shellcheck disable=SC2059
+    printf "$1" >&"$socket"
+    if ! timeout 10 cat <&"$socket" >"$reply"; then
+        exec {socket}>&-
+        echo "FAIL: the relay did not close the connection after: $1" >&2
+        exit 1
+    fi
+    exec {socket}>&-
+    od -An -v -tx1 "$reply" | tr -d ' \n'
+}
+
+upgrade='GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+upgrade+='Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
+
+expect_rejected() { # WHAT LOG-TEXT BYTES
+    local log=$workdir/relay.log
+    exchange "$3" >/dev/null
+    if ! grep -qF "closed: $2" "$log"; then
+        echo "FAIL: the relay did not say why it closed the connection ($1); its log:" >&2
+        cat "$log" >&2
+        exit 1
+    fi
+    echo "ok: relay closes the connection on $1"
+}
+
+check_relay() {
+    # The 101 answer (with the RFC 6455 example's accept value), then a pong with the
+    # ping's payload, then the close frame's status code sent back.
+    local reply
+    reply=$(exchange "$upgrade"'\x89\x02hi\x88\x02\x03\xe8')
+    local accept
+    accept=$(printf 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' | od -An -v -tx1 | tr -d ' \n')
+    if [[ $reply != *"$accept"* ]] || [[ $reply != *8a026869880203e8 ]]; then
+        echo "FAIL: the relay's answer to a ping and a close frame: $reply" >&2
+        exit 1
+    fi
+    echo "ok: relay answers a ping with a pong and a close frame with a close frame"
+    expect_rejected "a POST" "not a GET request" 'POST / HTTP/1.1\r\n\r\n'
+    expect_rejected "a reserved bit" "frame with a reserved bit set" "$upgrade"'\xf1\x00'
+    expect_rejected "a text without a type" 'a message without a readable "type"' \
+        "$upgrade"'\x81\x05hello'
+    expect_rejected "an unknown type" "the unsupported message type 99" \
+        "$upgrade"'\x81\x0b{"type":99}'
+}
+
+# The slow client of step 3.
+check_relay_backlog() {
+    local join='{"type":2,"data":{"stateIdentifier":"fanout"}}' length answer
+    printf -v length '\\x%02x' "${#join}"
+    answer=$(printf 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: '\
+'Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n' | wc -c)
+    exec {slow}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+    # shellcheck disable=SC2059
+    printf "$upgrade"'\x81'"$length%s" "$join" >&"$slow"
+    # The answer and STATE_CONNECTION_ESTABLISHED, byte by byte so that nothing after
+    # them is read: the client has joined.
+    local established='{"type":7,"data":{"state":{}}}'
+    timeout 10 dd bs=1 count=$((answer + 2 + ${#established})) status=none <&"$slow" >/dev/null
+    expect_ok fanout --port "$SERVER_PORT" --server-label relay --warmup 0 --connect-timeout 20 \
+        --drain-timeout 10 --subscribers 10 --updates 400 --payload 60000 --window 4
+    # Each update: a 4-byte header and its text, stamped "v":"0:SEQUENCE:...
+    local prefix='{"type":3,"data":{"updates":{"v":"' suffix='"}}}' sequences
+    sequences=$(timeout 20 head -c $((400 * (4 + ${#prefix} + 60000 + ${#suffix}))) <&"$slow" \
+        | LC_ALL=C grep -ao '"v":"0:[0-9]*:' | cut -d: -f3 | tr '\n' ' ') || true
+    exec {slow}>&-
+    if [ "$sequences" != "$(seq 0 399 | tr '\n' ' ')" ]; then
+        echo "FAIL: the client that read late got the updates: ${sequences:0:300}" >&2
+        exit 1
+    fi
+    echo "ok: relay keeps what a socket does not take and sends it in order later"
+}
+
+check_server qstatesyncd "$qstatesyncd" --host 127.0.0.1 --port 0 "${states[@]}"
+stop_server
+check_server relay "$loadgen" relay --port 0 --threads 2
+check_relay
+check_relay_backlog
+stop_server
+if ! grep -Eq 'EPOLLOUT: [1-9][0-9]* times' "$workdir/relay.log"; then
+    echo "FAIL: no socket of the relay was ever backlogged; its log:" >&2
+    cat "$workdir/relay.log" >&2
+    exit 1
+fi
 if [ -n "$node" ]; then
-    check_server node "$node" "$server_js"
+    check_server node "$node" "$server_js" --host 127.0.0.1 --port 0 "${states[@]}"
+    stop_server
 fi

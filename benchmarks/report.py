@@ -18,6 +18,11 @@ import statistics
 import benchplot
 
 SERVERS = ("qstatesyncd", "node")
+# The load generator's bare relay (`qstatesync-loadgen relay`), run in the latency cases
+# only: the least work any server can do per delivery, so its latency is the floor under
+# every server on the machine.
+RELAY = "relay"
+RELAY_LABEL = "bare relay (floor)"
 
 # case, scenario text, measure, key, unit, better ("higher"/"lower"), target
 # A target is (kind, value): ("ratio>=", 4) on QStateSync / Node, ("ratio<=", 0.25),
@@ -225,26 +230,88 @@ def ratio_of(ours, theirs):
     return ours / theirs
 
 
+def relay_threads(records):
+    threads = sorted({r["io_threads"] for r in records if r["server_name"] == RELAY})
+    return ", ".join(str(t) for t in threads) if threads else None
+
+
+def floor_text(target, theirs, floor):
+    """For a latency target (at most a fraction of the Node.js peer's value): that value
+    against the bare relay's, the least any server reached on this machine."""
+    if target is None or target[0] != "ratio<=" or theirs is None or floor is None:
+        return ""
+    allowed = theirs * target[1]
+    return "1/%d of Node.js: %s; floor: %s, %.2fx that" % (
+        round(1 / target[1]), number(allowed, "ms"), number(floor, "ms"), floor / allowed)
+
+
 def summary_table(records, args):
-    lines = ["| Scenario | Measure | QStateSync | Node.js peer | Ratio Q/N | Target | Met |",
-             "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+    with_relay = any(r["server_name"] == RELAY for r in records)
+    header = "| Scenario | Measure | QStateSync | Node.js peer |"
+    rule = "| --- | --- | ---: | ---: |"
+    if with_relay:
+        header += " Bare relay (floor) |"
+        rule += " ---: |"
+    header += " Ratio Q/N | Target | Met |"
+    rule += " ---: | --- | --- |"
+    if with_relay:
+        header += " Target against the floor |"
+        rule += " --- |"
+    lines = [header, rule]
     for case, scenario, measure, key, unit, target in ROWS:
         ours_cell = cells(records, case, "qstatesyncd")
         theirs_cell = cells(records, case, "node")
+        relay_cell = cells(records, case, RELAY)
         ours, theirs = ours_cell.median(key), theirs_cell.median(key)
+        floor = relay_cell.median(key)
         ratio = ratio_of(ours, theirs)
         shown = []
-        for cell, value in ((ours_cell, ours), (theirs_cell, theirs)):
-            if not cell.results:
+        for cell, value in ((ours_cell, ours), (theirs_cell, theirs), (relay_cell, floor)):
+            if cell is relay_cell and not cell.results:
+                shown.append("")  # the relay runs in the latency cases only
+            elif not cell.results:
                 shown.append("not run")
             elif value is None:
                 shown.append("**failed**")
             else:
                 shown.append(number(value, unit))
-        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-            scenario.format(rate=args.rate, busy_rate=args.busy_rate), measure, shown[0], shown[1],
-            "" if ratio is None else "%.2f" % ratio, target_text(target),
-            judge(target, ours, theirs, ratio)))
+        cells_text = [scenario.format(rate=args.rate, busy_rate=args.busy_rate), measure,
+                      shown[0], shown[1]]
+        if with_relay:
+            cells_text.append(shown[2])
+        cells_text += ["" if ratio is None else "%.2f" % ratio, target_text(target),
+                       judge(target, ours, theirs, ratio)]
+        if with_relay:
+            cells_text.append(floor_text(target, theirs, floor))
+        lines.append("| %s |" % " | ".join(cells_text))
+    return lines
+
+
+def floor_summary(records, args):
+    """A sentence per latency case: the target against the relay's p99."""
+    lines = []
+    for case, rate in (("latency", args.rate), ("latency-busy", args.busy_rate)):
+        theirs = cells(records, case, "node").median("latency_us.p99")
+        floor = cells(records, case, RELAY).median("latency_us.p99")
+        ours = cells(records, case, "qstatesyncd").median("latency_us.p99")
+        if theirs is None or floor is None:
+            continue
+        allowed = theirs / 4
+        text = ("At %s updates/s, a quarter of the Node.js peer's p99 is %s; the bare relay's "
+                "p99 is %s" % (rate, number(allowed, "ms"), number(floor, "ms")))
+        if floor > allowed:
+            text += (", %.2f times the target: the target is below the floor by %s"
+                     % (floor / allowed, number(floor - allowed, "ms")))
+        else:
+            text += ", within the target"
+        if ours is not None:
+            text += "; qstatesyncd's p99 is %.2f times the relay's" % (ours / floor)
+        below = [name for name, value in (("qstatesyncd", ours), ("the Node.js peer", theirs))
+                 if value is not None and value < floor]
+        if below:
+            text += (" (%s had a lower p99 than the relay in these runs: here the relay's "
+                     "p99 is not a lower bound)" % " and ".join(below))
+        lines.append("- " + text + ".")
     return lines
 
 
@@ -277,7 +344,7 @@ def detail_table(records):
         if r["case"] not in cases and r["case"] not in ("selfcheck", "fanout-1000-io"):
             cases.append(r["case"])
     for case in cases:
-        for server in SERVERS:
+        for server in SERVERS + (RELAY,):
             cell = cells(records, case, server)
             if not cell.results:
                 continue
@@ -288,7 +355,7 @@ def detail_table(records):
             if spread:
                 deliveries += " (%s-%s)" % (number(spread[0], "/s"), number(spread[1], "/s"))
             lines.append("| %s | %s | %d of %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                case, server, len(cell.ok), len(cell.results), deliveries,
+                case, RELAY_LABEL if server == RELAY else server, len(cell.ok), len(cell.results), deliveries,
                 number(cell.median("updates_per_s"), "/s"),
                 number(cell.median("latency_us.p50"), "ms"),
                 number(cell.median("latency_us.p99"), "ms"),
@@ -406,11 +473,24 @@ def render(records, args, plot_problem, profile):
     add("same load generator (`qstatesync-loadgen`) in the same run, on the machine below. Each")
     add("figure is the median of %s runs; a ratio is QStateSync's median over the Node.js" % args.runs)
     add("peer's. %s" % io_note)
+    threads = relay_threads(records)
+    if threads is not None:
+        add("")
+        add("In the latency cases a third server ran too: the load generator's bare relay")
+        add("(`qstatesync-loadgen relay --threads %s`), which does nothing per delivery but one" % threads)
+        add("`send()` (see Method). Its latency is the floor this machine sets under any server")
+        add("in those cases.")
     add("")
     add("## Summary")
     add("")
     out.extend(summary_table(records, args))
     add("")
+    floor = floor_summary(records, args)
+    if floor:
+        add("The latency target against the floor:")
+        add("")
+        out.extend(floor)
+        add("")
     busy = machine_load(records)
     disturbed = disturbed_cases(records)
     if disturbed and (busy is None or busy < 0.2):
@@ -421,7 +501,7 @@ def render(records, args, plot_problem, profile):
         add("**The machine was not quiet**: while these runs measured, other work used a median")
         add("of %.2f of its %d cores (\"Other CPU\" below). The servers and the load generator" % (busy, os.cpu_count()))
         add("shared what was left, so these figures are lower and more scattered than on an idle")
-        add("machine. The two servers ran alternately under that load, but its share varied from")
+        add("machine. The servers ran one after the other under that load, but its share varied from")
         add("run to run: compare the min-max spreads before reading much into a ratio.")
         add("")
     problems = failures(records)
@@ -456,10 +536,10 @@ def render(records, args, plot_problem, profile):
     add("  refused join, error answer or dropped connection makes the run fail.")
     add("- **Window**: a writer sends a new update whenever fewer than W of its updates have come")
     add("  back to it (its echo), so the load follows what the server can do.")
-    add("- **Runs**: a fresh server per run, started the same way for both (port 0, the")
-    add("  listening line read from its output), the two servers alternately (which goes first")
-    add("  alternates too); %s s of warm-up, then %s s measured. Connection set-up is not in" % (args.warmup, args.seconds))
-    add("  the measured time except in the join storm.")
+    add("- **Runs**: a fresh server per run, started the same way for all (port 0, the")
+    add("  listening line read from its output), the servers one after the other (their order")
+    add("  is reversed every other run); %s s of warm-up, then %s s measured. Connection" % (args.warmup, args.seconds))
+    add("  set-up is not in the measured time except in the join storm.")
     add("- **Scenarios**: *fan-out*: 1 writer and S subscribers of one state; deliveries/s are")
     add("  the updates the subscribers received per second. *Many states*: 1,000 states with 4")
     add("  clients each, every client a writer with its own window; deliveries/s count every")
@@ -472,9 +552,25 @@ def render(records, args, plot_problem, profile):
     add("  runs from the first connect to the last join's answer; then one of them sends 5")
     add("  updates, which must reach all 10,000; the server's VmRSS is read before the clients")
     add("  connect and after they all joined, received the updates and stayed idle for 0.5 s.")
-    add("- **Server configuration**: both servers read the same file. qstatesyncd's limits that")
-    add("  would get in the way are off: `maxClientsPerState` 0, `maxClients` 0, `updateRate` 0,")
-    add("  `maxPendingHandshakes` 0 (0 is \"no limit\" for each); everything else is the default")
+    add("- **Bare relay (floor)**: `qstatesync-loadgen relay` (`benchmarks/loadgen/relay.h`),")
+    add("  run in the two latency cases only, with as many threads as qstatesyncd has I/O")
+    add("  threads. Each thread has its own epoll set and an equal share of the connections")
+    add("  (the first thread accepts them and hands them out in turn). It keeps no value and")
+    add("  parses no JSON: it finds a message's type and state by scanning the text, answers a")
+    add("  join with an empty state, and frames an update's text once, unchanged (a v1")
+    add("  UPDATE_STATE is already the STATE_UPDATED every client gets). The thread that reads")
+    add("  the update hands the frame to the other threads, and each sends it to its own")
+    add("  clients of the state, the sender included, one `send()` per client, as qstatesyncd's")
+    add("  I/O threads do. What a socket does not take waits in a buffer of that connection,")
+    add("  so nothing is lost or reordered (the load generator checks it as for the servers).")
+    add("  Each delivery then costs one system call and the kernel's work for one loopback TCP")
+    add("  segment, sending and receiving, most of the cost here (see Profile), and nothing")
+    add("  else: its latency, measured with the same load generator on the same cores, is the")
+    add("  floor for any server that sends every client its own frame on this machine.")
+    add("- **Server configuration**: both servers read the same file (the bare relay takes")
+    add("  none: any state can be joined). qstatesyncd's limits that would get in the way are")
+    add("  off: `maxClientsPerState` 0, `maxClients` 0, `updateRate` 0, `maxPendingHandshakes`")
+    add("  0 (0 is \"no limit\" for each); everything else is the default")
     add("  (logging included). The file lists the states (`fanout`, `latency`, `storm`, `s0` to")
     add("  `s999`); the Node.js peer creates exactly those from its `states` array.")
     add("- **CPU**: \"Server CPU\" and \"Loadgen CPU\" are CPU seconds per second of the measured")

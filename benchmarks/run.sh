@@ -3,6 +3,9 @@
 # by side, the same scenarios with the same load generator, several runs each, the two
 # servers alternately; then doc/benchmarks.md and doc/images/benchmarks.png (report.py). Run it
 # through `./dev.sh bench`, which builds build/ in Release first.
+# In the two latency cases a third server takes its turn: the load generator's bare relay
+# (`qstatesync-loadgen relay`, as many threads as qstatesyncd's I/O threads), the least
+# work any server can do per delivery, whose latency is the floor this machine sets.
 #
 #   benchmarks/run.sh [BUILD_DIR]
 #
@@ -14,7 +17,8 @@
 #   QSTATESYNC_BENCH_BUSY_RATE   updates/s of the busy latency scenario (50, about two
 #                                thirds of what the Node.js peer can do at 1,000
 #                                subscribers)
-#   QSTATESYNC_BENCH_IO_THREADS  --io-threads of qstatesyncd, when it has the option (nproc)
+#   QSTATESYNC_BENCH_IO_THREADS  --io-threads of qstatesyncd, when it has the option, and
+#                                --threads of the bare relay (nproc)
 #   QSTATESYNC_BENCH_ONLY        run only the cases whose name matches this regex
 #   QSTATESYNC_BENCH_NO_REPORT   set: leave doc/ alone (results stay in BUILD_DIR)
 #   QSTATESYNC_BENCH_REPORT_ONLY set: measure nothing, write doc/ again from the last
@@ -102,6 +106,9 @@ CASES=(
     "latency-busy|latency --subscribers 1000 --payload 64 --rate $BUSY_RATE"
 )
 
+# The cases in which the bare relay runs too.
+RELAY_CASES='^latency(-busy)?$'
+
 # Servers that did not get every client joined in time in a case are not run in it again
 # (another 30 s wait would tell nothing new).
 declare -A GAVE_UP=()
@@ -146,6 +153,8 @@ run_case() { # run case server io_threads loadgen-arguments...
         if [ "$io" != null ]; then
             command+=(--io-threads "$io")
         fi
+    elif [ "$server" = relay ]; then
+        command=("$LOADGEN" relay --port 0 --threads "$io")
     else
         command=(node "$NODE_DIR/server.js" --config "$CONFIG" --host 127.0.0.1 --port 0)
     fi
@@ -188,8 +197,12 @@ measure() {
 
     for run in $(seq 1 "$RUNS"); do
         say "run $run of $RUNS"
-        # Alternate which server goes first, so that neither always meets a warmer machine.
-        if [ $((run % 2)) -eq 1 ]; then servers=(qstatesyncd node); else servers=(node qstatesyncd); fi
+        # Alternate the order of the servers, so that none always meets a warmer machine.
+        if [ $((run % 2)) -eq 1 ]; then
+            servers=(qstatesyncd node relay)
+        else
+            servers=(relay node qstatesyncd)
+        fi
         for entry in "${CASES[@]}"; do
             name=${entry%%|*}
             read -r -a arguments <<<"${entry#*|}"
@@ -200,8 +213,14 @@ measure() {
                 if [ -n "${GAVE_UP[$name-$server]:-}" ]; then
                     continue
                 fi
+                if [ "$server" = relay ] && ! [[ $name =~ $RELAY_CASES ]]; then
+                    continue
+                fi
                 io=null
                 if [ "$server" = qstatesyncd ]; then io=$qstatesyncd_io; fi
+                # The relay's record holds its thread count where qstatesyncd's holds its
+                # --io-threads.
+                if [ "$server" = relay ]; then io=$IO_THREADS; fi
                 run_case "$run" "$name" "$server" "$io" "${arguments[@]}"
             done
         done

@@ -4,11 +4,10 @@
 #include "fakeserver.h"
 
 #include "messages.h"
+#include "serverside.h"
 #include "websocket.h"
 
-#include <arpa/inet.h>
 #include <cerrno>
-#include <cstring>
 #include <memory>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -76,20 +75,11 @@ void FakeServer::buildBlock(bool loseOne)
 
 bool FakeServer::listen()
 {
-    m_listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = 0;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (m_listener < 0
-        || ::bind(m_listener, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0
-        || ::listen(m_listener, 4096) != 0) {
-        m_error = std::string("fake server: ") + std::strerror(errno);
+    m_listener = listenOnLoopback(0, m_port, m_error);
+    if (m_listener < 0) {
+        m_error = "fake server: " + m_error;
         return false;
     }
-    socklen_t length = sizeof address;
-    getsockname(m_listener, reinterpret_cast<sockaddr *>(&address), &length);
-    m_port = ntohs(address.sin_port);
     return true;
 }
 
@@ -151,20 +141,19 @@ void FakeServer::run()
                 if (n > 0)
                     peer.in.append(buffer.data(), size_t(n));
                 if (!peer.open) {
-                    const size_t end = peer.in.find("\r\n\r\n");
-                    if (end == std::string::npos)
+                    std::string answer;
+                    size_t requestSize = 0;
+                    std::string error;
+                    const UpgradeResult upgrade
+                            = answerUpgrade(peer.in, answer, requestSize, error);
+                    if (upgrade == UpgradeResult::NeedMore)
                         continue;
-                    const size_t keyAt = peer.in.find("Sec-WebSocket-Key: ");
-                    const size_t keyEnd = peer.in.find("\r\n", keyAt);
-                    if (keyAt == std::string::npos || keyEnd > end) {
-                        m_error = "fake server: a request without Sec-WebSocket-Key";
+                    if (upgrade == UpgradeResult::Error) {
+                        m_error = "fake server: " + error;
+                        ::close(peer.fd);
+                        peer.fd = -1;
                         continue;
                     }
-                    const std::string key = peer.in.substr(keyAt + 19, keyEnd - keyAt - 19);
-                    std::string answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: "
-                                         "websocket\r\nConnection: Upgrade\r\n"
-                                         "Sec-WebSocket-Accept: "
-                            + acceptValueFor(key) + "\r\n\r\n";
                     appendServerFrame(answer, OpText, true, joined.data(), joined.size());
                     // Small enough for an empty socket buffer to take at once.
                     if (::send(peer.fd, answer.data(), answer.size(), MSG_NOSIGNAL)
@@ -172,7 +161,7 @@ void FakeServer::run()
                         m_error = "fake server: could not answer the upgrade";
                         continue;
                     }
-                    peer.in.erase(0, end + 4);
+                    peer.in.erase(0, requestSize);
                     peer.open = true;
                     epoll_event peerEvent{};
                     peerEvent.events = EPOLLIN | EPOLLOUT;

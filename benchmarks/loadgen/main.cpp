@@ -2,12 +2,14 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // qstatesync-loadgen: a load generator for servers of the v1 protocol (qstatesyncd, and
-// any server of the JavaScript server-state-sync's protocol). doc/benchmarks.md describes
-// the method; --help lists the scenarios and options.
+// any server of the JavaScript server-state-sync's protocol), and with `relay` a bare v1
+// server (relay.h) whose latency is the floor under any server. doc/benchmarks.md
+// describes the method; --help lists the scenarios and options.
 
 #include "fakeserver.h"
 #include "options.h"
 #include "procstats.h"
+#include "relay.h"
 #include "report.h"
 #include "worker.h"
 
@@ -37,6 +39,8 @@ const char Usage[]
           "              --storm-updates U updates must reach all of them\n"
           "  selfcheck   --connections N to a built-in server that sends as fast as it can:\n"
           "              how many frames per second this tool takes in\n"
+          "  relay       no client: a bare v1 relay server on 127.0.0.1 --port N (0), with\n"
+          "              --threads T (the number of cores); runs until SIGINT or SIGTERM\n"
           "options:\n"
           "  --port N --host ADDR (127.0.0.1)   the server\n"
           "  --server-label NAME                name of the server in the output\n"
@@ -173,6 +177,12 @@ int main(int argc, char **argv)
     if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
         std::fputs(Usage, stdout);
         return 0;
+    }
+    if (argc >= 2 && std::strcmp(argv[1], "relay") == 0) {
+        error = raiseFileLimit(0);
+        if (!error.empty())
+            std::fprintf(stderr, "qstatesync-loadgen relay: %s\n", error.c_str());
+        return runRelay(argc, argv);
     }
     if (!parseArguments(argc, argv, options, error) || !(error = finishOptions(options)).empty()) {
         std::fprintf(stderr, "qstatesync-loadgen: %s\n\n%s", error.c_str(), Usage);

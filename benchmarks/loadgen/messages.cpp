@@ -5,6 +5,7 @@
 
 #include "websocket.h"
 
+#include <cstdint>
 #include <cstring>
 
 namespace loadgen {
@@ -87,6 +88,24 @@ inline const char *valueAfterKey(const char *text, size_t size, const char *key,
     return skipSpace(p + 1, end);
 }
 
+// The message's "type". Node's JSON.stringify keeps the order of the object, and the
+// load generator writes it the same way: {"type":N,... comes first. Qt's QJsonDocument
+// sorts the keys: "data" comes first, "type" last.
+bool readType(const char *text, size_t size, int &type)
+{
+    static const char TypeFirst[] = "{\"type\":";
+    const char *typeAt;
+    if (size > sizeof TypeFirst && std::memcmp(text, TypeFirst, sizeof TypeFirst - 1) == 0)
+        typeAt = text + sizeof TypeFirst - 1;
+    else
+        typeAt = valueAfterKey(text, size, "\"type\"", 6);
+    uint64_t value = 0;
+    if (!typeAt || !readDecimal(typeAt, text + size, value) || value > uint64_t(INT32_MAX))
+        return false;
+    type = int(value);
+    return true;
+}
+
 } // namespace
 
 void appendJoinFrame(std::string &out, const std::string &state, uint32_t maskKey)
@@ -124,20 +143,8 @@ bool readServerMessage(const char *text, size_t size, ServerMessage &message)
 {
     message = ServerMessage();
     const char *end = text + size;
-    const char *typeAt;
-    // Node's JSON.stringify keeps the order of the object: {"type":N,... comes first.
-    // Qt's QJsonDocument sorts the keys: "data" comes first, "type" last.
-    static const char NodeStart[] = "{\"type\":";
-    if (size > sizeof NodeStart && std::memcmp(text, NodeStart, sizeof NodeStart - 1) == 0)
-        typeAt = text + sizeof NodeStart - 1;
-    else
-        typeAt = valueAfterKey(text, size, "\"type\"", 6);
-    if (!typeAt)
+    if (!readType(text, size, message.type))
         return false;
-    uint64_t type = 0;
-    if (!readDecimal(typeAt, end, type))
-        return false;
-    message.type = int(type);
     if (message.type != StateUpdated)
         return true;
 
@@ -168,6 +175,30 @@ bool readServerMessage(const char *text, size_t size, ServerMessage &message)
     message.writer = uint32_t(writer);
     message.sequence = sequence;
     message.sentNs = sentNs;
+    return true;
+}
+
+bool readClientMessage(const char *text, size_t size, ClientMessage &message)
+{
+    message = ClientMessage();
+    if (!readType(text, size, message.type))
+        return false;
+    const char *end = text + size;
+    if (message.type == ConnectToState) {
+        const char *p = valueAfterKey(text, size, "\"stateIdentifier\"", 17);
+        if (p && p < end && *p == '"') {
+            const char *close = ++p;
+            while (close < end && *close != '"')
+                close += *close == '\\' ? 2 : 1;
+            if (close < end && close > p) {
+                message.state = p;
+                message.stateSize = size_t(close - p);
+            }
+        }
+    } else if (message.type == UpdateState) {
+        const char *p = valueAfterKey(text, size, "\"updates\"", 9);
+        message.hasUpdates = p && p < end && *p == '{';
+    }
     return true;
 }
 

@@ -55,6 +55,22 @@ struct ServerMessage
 // readable "type".
 bool readServerMessage(const char *text, size_t size, ServerMessage &message);
 
+// What the relay needs of a client's message.
+struct ClientMessage
+{
+    int type = -1;
+    // CONNECT_TO_STATE: the stateIdentifier's text between its quotes, escapes as they
+    // are (two spellings of one name are two states); null when there is none or it is
+    // empty.
+    const char *state = nullptr;
+    size_t stateSize = 0;
+    bool hasUpdates = false; // UPDATE_STATE: "updates" is an object
+};
+
+// Reads the type and what goes with it. Returns false when the text has no readable
+// "type".
+bool readClientMessage(const char *text, size_t size, ClientMessage &message);
+
 // The text of the message a server sends for an update (used by the self-check's fake
 // server): {"type":3,"data":{"updates":{"v":"STAMP"}}}.
 std::string serverUpdateText(uint32_t writer, uint64_t sequence, uint64_t sentNs,
