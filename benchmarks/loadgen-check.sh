@@ -152,7 +152,7 @@ check_relay_backlog() {
     echo "ok: relay keeps what a socket does not take and sends it in order later"
 }
 
-check_server qstatesyncd "$qstatesyncd" --host 127.0.0.1 --port 0 "${states[@]}"
+check_server qstatesyncd "$qstatesyncd" --host 127.0.0.1 --port 0 --storage memory "${states[@]}"
 stop_server
 check_server relay "$loadgen" relay --port 0 --threads 2
 check_relay

@@ -74,7 +74,8 @@ PARAMETERS=$OUT_DIR/parameters.sh
 
 # Both servers read the same file: qstatesyncd all of it, the Node peer its "states".
 # The limits that would get in the benchmark's way are off (0 is "no limit" for each),
-# everything else is qstatesyncd's default.
+# the states are kept in memory as the Node.js peer keeps them, everything else is
+# qstatesyncd's default.
 "$PYTHON" - "$CONFIG" <<'PY'
 import json, sys
 states = ["fanout", "latency", "storm"] + ["s%d" % i for i in range(1000)]
@@ -82,6 +83,8 @@ config = {
     "limits": {"maxClientsPerState": 0, "maxClients": 0, "updateRate": 0,
                "maxPendingHandshakes": 0},
     "states": [{"identifier": s} for s in states],
+    # In memory, like the Node.js peer: the figures compare serving, not disks.
+    "storage": {"type": "memory"},
 }
 with open(sys.argv[1], "w") as f:
     json.dump(config, f, indent=1)
