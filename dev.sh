@@ -25,6 +25,8 @@ PACKAGES=(
     libssl3 openssl ca-certificates
     # QStateSyncSqliteStorage: Qt SQL's SQLite driver.
     libqt6sql6-sqlite
+    # QStateSyncRedisStorage and the cluster tests: hiredis and a Redis server.
+    libhiredis-dev redis-server
     qt6-documentation-tools python3-markdown
     # The chat and editor examples (Qt Quick Controls), and scripts/screenshots.sh: the
     # qml tool composes the shots, offscreen rendering needs a font.
