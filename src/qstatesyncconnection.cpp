@@ -136,6 +136,17 @@ void QStateSyncConnection::conflatePresence()
     m_conflation.requireSnapshot();
 }
 
+void QStateSyncConnection::resynchronize(const QList<QJsonValue> &ownRequestIds)
+{
+    m_conflation.start();
+    m_conflation.requireSnapshot();
+    for (const QJsonValue &requestId : ownRequestIds)
+        m_conflation.acknowledge(requestId);
+    const qint64 limit = m_server->limits.maxPendingOutput;
+    if (limit <= 0 || pendingOutput() <= m_server->limits.pendingOutputLowWater())
+        flushConflation();
+}
+
 void QStateSyncConnection::chargeWhileCongested(qint64 bytes)
 {
     // Conflation bounds what the state sends; answers grow with the client's requests.

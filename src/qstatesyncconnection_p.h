@@ -65,6 +65,8 @@ public:
     void setJoinedState(const QString &stateIdentifier);
 
     QPointer<QStateSyncJoinRequest> pendingJoin;
+    // In a cluster: the state whose join waits until this node has its current value.
+    QString awaitedState;
 
     // Presence in the joined state: what the hooks chose to show, and what the client set.
     QJsonObject publicInformation;
@@ -90,6 +92,9 @@ public:
                         const QJsonValue &ownRequestId);
     void conflateKeys(const QJsonObject &changes, const QJsonValue &ownRequestId);
     void conflatePresence();
+    // The state's value was read again (in a cluster, after changes were missed): the
+    // client gets a snapshot, which acknowledges ownRequestIds, as soon as its queue allows.
+    void resynchronize(const QList<QJsonValue> &ownRequestIds);
 
     // The heartbeat: whether the peer showed a sign of life since the last call (a byte
     // received, or some of a backlog taken), which starts the next period.

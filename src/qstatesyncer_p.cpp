@@ -8,6 +8,7 @@
 #include "qstatesynclogging_p.h"
 #include "qstatesyncmerge_p.h"
 #include "qstatesyncserverstate_p.h"
+#include "qstatesyncsharedstorage_p.h"
 #include "qstatesyncstorage_p.h"
 
 #include <QtCore/qdatetime.h>
@@ -212,12 +213,20 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
         connection->pendingJoin = nullptr;
         superseded->cancel();
     }
+    connection->awaitedState.clear();
     const auto state = states.value(stateIdentifier);
     if (!state) {
         qCInfo(lcStateSyncServer).noquote()
                 << "client" << connection->peerDescription() << "asked to join unknown state"
                 << loggable(stateIdentifier);
         sendStateNotFound(connection, stateIdentifier);
+        return;
+    }
+    if (sharedStorage() && !state->synced) {
+        // In a cluster: joined once this node has the state's current value.
+        connection->awaitedState = stateIdentifier;
+        state->waitingJoins.append(connection);
+        followState(*state);
         return;
     }
     // A client already joined asks again to resync: it was let in, so it needs no new
@@ -352,6 +361,8 @@ void QStateSyncerPrivate::finishJoin(QStateSyncConnection *connection,
     if (!rejoin) {
         state->clients.append(connection);
         connection->setJoinedState(stateIdentifier);
+        if (sharedStorage() && state->options.selfDestruct())
+            countClusterClients(*state);
         connection->publicInformation = QJsonObject::fromVariantMap(
                 request ? request->publicInformation() : connection->defaultPublicInformation());
         connection->presenceData = QJsonObject();
@@ -382,7 +393,9 @@ void QStateSyncerPrivate::handlePresence(QStateSyncConnection *connection,
 
 void QStateSyncerPrivate::handleLeave(QStateSyncConnection *connection)
 {
-    QString cancelledJoin;
+    // A join waiting for a cluster's state to be read is withdrawn like one waiting for its
+    // hook.
+    QString cancelledJoin = std::exchange(connection->awaitedState, QString());
     if (QStateSyncJoinRequest *pending = connection->pendingJoin) {
         connection->pendingJoin = nullptr;
         cancelledJoin = pending->stateIdentifier();
@@ -419,14 +432,20 @@ void QStateSyncerPrivate::depart(QStateSyncConnection *connection, bool askSelfD
     connection->presenceData = QJsonObject();
     Q_EMIT q->clientLeft(stateIdentifier, connection->clientIdentifier(),
                          connection->clientInformation());
-    if (!askSelfDestruct || state->removed)
+    if (!askSelfDestruct || state->removed) {
+        unfollowIfIdle(*state);
         return;
-    if (const auto selfDestruct = state->options.selfDestruct();
-        selfDestruct && selfDestruct(int(state->clients.size()), state->createdAt.toLocalTime())) {
+    }
+    const auto selfDestruct = state->options.selfDestruct();
+    // In a cluster the clients of every node count.
+    const int clients = selfDestruct ? countClusterClients(*state) : 0;
+    if (selfDestruct && clients >= 0 && selfDestruct(clients, state->createdAt.toLocalTime())) {
         qCInfo(lcStateSyncServer).noquote()
                 << "state" << loggable(stateIdentifier) << "self-destructs";
         removeState(stateIdentifier, QStateSync::RemovalReason::SelfDestruct);
+        return;
     }
+    unfollowIfIdle(*state);
 }
 
 QString QStateSyncerPrivate::createState(const QStateSyncStateOptions &options)
@@ -447,14 +466,20 @@ QString QStateSyncerPrivate::createState(const QStateSyncStateOptions &options)
         return identifier;
     }
     auto state = std::make_shared<QStateSyncServerState>(identifier, options);
+    QStateSyncSharedStorage *shared = sharedStorage();
     if (options.ttl().count() > 0) {
         const qint64 now = QDateTime::currentMSecsSinceEpoch();
         const qint64 ttl = options.ttl().count();
         state->ttlDeadline = ttl > std::numeric_limits<qint64>::max() - now
                 ? std::numeric_limits<qint64>::max()
                 : now + ttl;
-        startTtl(state);
+        if (!shared)
+            startTtl(state);
     }
+    if (shared && !createSharedState(*state, shared))
+        return QString();
+    if (shared)
+        startTtl(state);
     states.insert(identifier, state);
     storeState(*state);
     Q_EMIT q->stateCreated(identifier);
@@ -495,8 +520,51 @@ void QStateSyncerPrivate::startTtl(const std::shared_ptr<QStateSyncServerState> 
     state->ttlTimer->start(nextStep());
 }
 
+bool QStateSyncerPrivate::createSharedState(QStateSyncServerState &state,
+                                            QStateSyncSharedStorage *shared)
+{
+    QStateSyncStoredState stored;
+    stored.identifier = state.identifier;
+    stored.mergeMode = state.options.mergeMode();
+    stored.value = state.value;
+    stored.version = state.version;
+    stored.createdAt = state.createdAt.toMSecsSinceEpoch();
+    stored.ttlDeadline = state.ttlDeadline;
+    QStateSyncStoredState existing;
+    switch (shared->createState(stored, &existing)) {
+    case QStateSyncSharedStorage::CreateResult::Failed:
+        return false;
+    case QStateSyncSharedStorage::CreateResult::Created:
+        return true;
+    case QStateSyncSharedStorage::CreateResult::Exists:
+        break;
+    }
+    // Another node created it first: this one takes it as it is, with its own hooks.
+    state.replaceValue(existing.value);
+    state.version = existing.version;
+    state.createdAt = QDateTime::fromMSecsSinceEpoch(existing.createdAt, Qt::UTC);
+    state.ttlDeadline = existing.ttlDeadline;
+    return true;
+}
+
 bool QStateSyncerPrivate::removeState(const QString &stateIdentifier,
                                       QStateSync::RemovalReason reason)
+{
+    if (!states.contains(stateIdentifier))
+        return false;
+    if (QStateSyncSharedStorage *shared = sharedStorage()) {
+        // One node removes it from the cluster; the others hear of it. A ttl removes only
+        // a state that is due (another node may have given it a new life).
+        const qint64 dueAt = reason == QStateSync::RemovalReason::Ttl
+                ? QDateTime::currentMSecsSinceEpoch()
+                : 0;
+        shared->removeState(stateIdentifier, reason, dueAt);
+    }
+    return removeStateHere(stateIdentifier, reason);
+}
+
+bool QStateSyncerPrivate::removeStateHere(const QString &stateIdentifier,
+                                          QStateSync::RemovalReason reason)
 {
     const auto state = states.take(stateIdentifier);
     if (!state)
@@ -511,6 +579,25 @@ bool QStateSyncerPrivate::removeState(const QString &stateIdentifier,
     state->queue.clear();
     if (QStateSyncStoragePrivate *backend = storageBackend())
         backend->removeState(stateIdentifier);
+    if (QStateSyncSharedStorage *shared = sharedStorage()) {
+        if (state->following)
+            shared->unfollow(stateIdentifier);
+        state->following = false;
+        for (const QStateSyncChange &change : std::exchange(state->outgoing, {}))
+            refuseChange(change, Error::StateNotFound,
+                         QStringLiteral("The state was removed before the change was applied"));
+        if (state->inFlight) {
+            for (const QStateSyncChange &change : state->inFlight->changes)
+                refuseChange(change, Error::StateNotFound,
+                             QStringLiteral("The state was removed before the change was applied"));
+            state->inFlight.reset();
+        }
+        for (const QPointer<QStateSyncConnection> &waiting : std::exchange(state->waitingJoins, {}))
+            if (waiting && waiting->awaitedState == stateIdentifier) {
+                waiting->awaitedState.clear();
+                sendStateNotFound(waiting, stateIdentifier);
+            }
+    }
     const QList<QStateSyncConnection *> clients = std::exchange(state->clients, {});
     const QByteArray removed = encodeStateRemoved(stateIdentifier, reason);
     for (QStateSyncConnection *client : clients) {

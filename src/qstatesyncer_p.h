@@ -29,6 +29,7 @@ class QStateSyncIoHub;
 class QStateSyncLink;
 class QStateSyncStorage;
 class QStateSyncStoragePrivate;
+class QStateSyncSharedStorage;
 struct QStateSyncStoredState;
 
 class QStateSyncerPrivate
@@ -47,6 +48,8 @@ public:
     // From the public API.
     QString createState(const QStateSyncStateOptions &options);
     bool removeState(const QString &stateIdentifier, QStateSync::RemovalReason reason);
+    // Removes the state from this server only (in a cluster: another node removed it).
+    bool removeStateHere(const QString &stateIdentifier, QStateSync::RemovalReason reason);
     bool submitServerChange(const QString &stateIdentifier, QStateSyncUpdateRequest::Kind kind,
                             const QJsonObject &changes, const QVariantMap &clientInformation);
     // Storage (qstatesyncerstorage.cpp).
@@ -61,6 +64,26 @@ public:
     void storeState(const QStateSyncServerState &state);
     void releaseChanges(quint64 storedSequence);
     void restoreState(const QStateSyncStoredState &stored);
+    // Cluster (qstatesyncercluster.cpp): with a shared storage, the nodes apply the changes
+    // it publishes, in its order.
+    QStateSyncSharedStorage *sharedStorage() const;
+    void attachShared(QStateSyncSharedStorage *shared);
+    // Starts following the state; joins and changes wait until it is synced.
+    void followState(QStateSyncServerState &state);
+    // Stops following a state this node no longer needs.
+    void unfollowIfIdle(QStateSyncServerState &state);
+    // Merges what waits in outgoing on the current value and submits it as one batch.
+    void submitOutgoing(QStateSyncServerState &state);
+    void sharedSynced(const QStateSyncStoredState &stored, bool found, quint64 lastToken);
+    void sharedPublished(const QString &identifier, qint64 firstVersion,
+                         const QList<QStateSyncSharedChange> &changes, const QString &origin,
+                         quint64 token);
+    void sharedSubmitted(const QString &identifier, quint64 token,
+                         QStateSyncSharedStorage::SubmitResult result, qint64 currentVersion);
+    bool createSharedState(QStateSyncServerState &state, QStateSyncSharedStorage *shared);
+    // Clients joined to a state that can self-destruct, on every node; -1: unknown.
+    int countClusterClients(QStateSyncServerState &state);
+    quint64 nextBatchToken = 0;
     // (Re)starts the timer that removes the state at its ttl deadline.
     void startTtl(const std::shared_ptr<QStateSyncServerState> &state);
 
@@ -120,7 +143,12 @@ private:
                                const QStateSyncIdentity &identity);
     void refuse(QStateSyncConnection *connection, const QStateSyncProtocol::ClientMessage &message);
 
+public:
     void handleJoin(QStateSyncConnection *connection, const QString &stateIdentifier);
+    void applyPublication(QStateSyncServerState &state,
+                          const QStateSyncServerState::Publication &publication);
+
+private:
     void finishJoin(QStateSyncConnection *connection, const QString &stateIdentifier,
                     QStateSyncJoinRequest *request);
     void sendStateNotFound(QStateSyncConnection *connection, const QString &stateIdentifier);
@@ -144,7 +172,11 @@ private:
     bool runInterceptor(QStateSyncServerState &state, QStateSyncChange &change);
     void finishChange(const std::shared_ptr<QStateSyncServerState> &state, QStateSyncChange change,
                       QStateSyncUpdateRequest *request);
+
+public:
     void applyChange(QStateSyncServerState &state, const QStateSyncChange &change);
+
+private:
     void refuseChange(const QStateSyncChange &change, QStateSync::Error error,
                       const QString &message);
 

@@ -93,6 +93,11 @@ void QStateSyncerPrivate::processQueue(const std::shared_ptr<QStateSyncServerSta
 {
     if (state->processing)
         return;
+    if (sharedStorage() && !state->synced) {
+        // In a cluster the hooks see the current value: changes wait until it is read.
+        followState(*state);
+        return;
+    }
     state->processing = true;
     while (!state->removed && !state->waitingFor && !state->queue.empty()) {
         QStateSyncChange change = std::move(state->queue.front());
@@ -216,6 +221,12 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
         refuseChange(
                 change, Error::NestingTooDeep,
                 QStringLiteral("The update nests deeper than %1 levels").arg(maxNestingDepth - 2));
+        return;
+    }
+    if (sharedStorage()) {
+        // Merged on the current value and applied by the shared storage, in its order.
+        state.outgoing.push_back(change);
+        submitOutgoing(state);
         return;
     }
     // Held until stored: clients go on seeing the value from before (a copy that shares

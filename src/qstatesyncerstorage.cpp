@@ -10,6 +10,7 @@
 #include "qstatesyncconnection_p.h"
 #include "qstatesynclogging_p.h"
 #include "qstatesyncstorage.h"
+#include "qstatesyncsharedstorage_p.h"
 #include "qstatesyncstorage_p.h"
 
 #include <QtCore/qdatetime.h>
@@ -98,6 +99,8 @@ bool QStateSyncerPrivate::setStorage(QStateSyncStorage *newStorage)
             storage = nullptr;
             Q_EMIT q->storageChanged();
         });
+        if (QStateSyncSharedStorage *shared = backend->shared())
+            attachShared(shared);
         for (const QStateSyncStoredState &state : std::as_const(stored))
             restoreState(state);
         if (!stored.isEmpty())
@@ -116,11 +119,40 @@ void QStateSyncerPrivate::detachStorage()
     QObject::disconnect(storageDestroyed);
     storage = nullptr;
     QStateSyncStoragePrivate *backend = QStateSyncStoragePrivate::get(old);
+    if (QStateSyncSharedStorage *shared = backend->shared()) {
+        // The states stay, in memory only, as this node last knew them.
+        shared->synced = nullptr;
+        shared->published = nullptr;
+        shared->submitted = nullptr;
+        shared->createdElsewhere = nullptr;
+        shared->removedElsewhere = nullptr;
+        shared->reconnected = nullptr;
+        for (const auto &state : std::as_const(states)) {
+            state->following = false;
+            state->synced = false;
+            state->early.clear();
+            state->awaitedVersion = 0;
+            if (state->inFlight) {
+                std::vector<QStateSyncChange> changes = std::move(state->inFlight->changes);
+                state->inFlight.reset();
+                for (auto it = changes.rbegin(); it != changes.rend(); ++it)
+                    state->outgoing.push_front(std::move(*it));
+            }
+        }
+    }
     backend->close();
     backend->committed = nullptr;
     backend->attached = false;
     // Stored by close(): nothing is held any more.
     releaseChanges(std::numeric_limits<quint64>::max());
+    // Changes that waited for the shared storage are applied here, in memory.
+    for (const auto &state : std::as_const(states)) {
+        while (!state->outgoing.empty() && !state->removed) {
+            const QStateSyncChange change = std::move(state->outgoing.front());
+            state->outgoing.pop_front();
+            applyChange(*state, change);
+        }
+    }
     Q_EMIT old->attachedChanged();
 }
 

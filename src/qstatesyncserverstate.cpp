@@ -52,6 +52,12 @@ void QStateSyncServerState::measure()
     }
 }
 
+void QStateSyncServerState::replaceValue(const QJsonObject &newValue)
+{
+    value = newValue;
+    measure();
+}
+
 qint64 QStateSyncServerState::size() const
 {
     // {"a":1,"b":2}: the braces, the entries, a comma between each two.

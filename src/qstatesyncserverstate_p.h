@@ -11,6 +11,7 @@
 // This file is not part of the QStateSync API. It may change without notice.
 //
 
+#include "qstatesyncsharedstorage_p.h"
 #include "qstatesyncstateoptions.h"
 #include "qstatesyncupdaterequest.h"
 
@@ -24,6 +25,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <vector>
 
 class QStateSyncConnection;
 
@@ -75,6 +77,39 @@ public:
     int heldChanges = 0;
     const QJsonObject &publishedValue() const { return published ? published->value : value; }
     qint64 publishedVersion() const { return published ? published->version : version; }
+
+    // With a shared storage (a cluster), whose nodes apply the changes the storage
+    // publishes, in its order:
+    // following: this node hears the state's changes; synced: and the value and version
+    // are current (until then, what it hears waits in early, and joins and changes wait).
+    bool following = false;
+    bool synced = false;
+    struct Publication
+    {
+        qint64 firstVersion = 0;
+        QList<QStateSyncSharedChange> changes;
+        QString origin;
+        quint64 token = 0;
+    };
+    std::vector<Publication> early;
+    // Changes the hooks let through, waiting to be merged and submitted.
+    std::deque<QStateSyncChange> outgoing;
+    // The batch submitted and not yet heard back; unknown: the answer was lost with the
+    // connection, and the next read of the state tells whether it was applied.
+    struct InFlight
+    {
+        quint64 token = 0;
+        qint64 baseVersion = 0;
+        std::vector<QStateSyncChange> changes;
+        bool unknown = false;
+    };
+    std::optional<InFlight> inFlight;
+    // After a conflict: the version the state must reach before the next batch.
+    qint64 awaitedVersion = 0;
+    // Connections whose join waits for the state to be synced.
+    QList<QPointer<QStateSyncConnection>> waitingJoins;
+    // Replaces the value, as read from the shared storage.
+    void replaceValue(const QJsonObject &newValue);
 
     // Applies an update (merged with the state's mode) or an append to the value, unless
     // it would make the value's compact JSON larger than maxSize bytes (0: no limit) and

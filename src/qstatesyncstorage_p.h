@@ -65,6 +65,9 @@ public:
                                  qint64 version)
             = 0;
 
+    // A storage whose states other servers share (a cluster), or null.
+    virtual class QStateSyncSharedStorage *shared() { return nullptr; }
+
     // Sets errorString, logs and emits errorOccurred; on the storage's thread.
     void reportError(const QString &message);
     static QStateSyncStoragePrivate *get(QStateSyncStorage *storage)

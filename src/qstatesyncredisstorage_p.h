@@ -1,0 +1,94 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#ifndef QSTATESYNCREDISSTORAGE_P_H
+#define QSTATESYNCREDISSTORAGE_P_H
+
+//
+//  W A R N I N G
+//  -------------
+//
+// This file is not part of the QStateSync API. It may change without notice.
+//
+
+#include "qstatesyncredisconnection_p.h"
+#include "qstatesyncredisstorage.h"
+#include "qstatesyncsharedstorage_p.h"
+#include "qstatesyncstorage_p.h"
+
+#include <QtCore/qpointer.h>
+#include <QtCore/qset.h>
+#include <QtCore/qtimer.h>
+
+// Where a cluster keeps its states in Redis, under keyPrefix:
+//   states               a set of the state identifiers
+//   state:<id>           a hash: version, mode, created, ttl, and token:<node>, the last
+//                        batch of each node applied
+//   value:<id>           a hash: each top-level key of the value, as compact JSON
+//   clients:<id>         a hash: how many clients each node has on the state
+//   node:<node>          a node that is alive (expires unless renewed)
+// and publishes on
+//   changes:<id>         every batch of changes applied to the state
+//   events               states created and removed
+class QStateSyncRedisStoragePrivate : public QStateSyncStoragePrivate,
+                                      public QStateSyncSharedStorage
+{
+public:
+    QStateSyncRedisStoragePrivate();
+    ~QStateSyncRedisStoragePrivate() override;
+
+    // QStateSyncStoragePrivate
+    bool open(QList<QStateSyncStoredState> *states) override;
+    void close() override;
+    bool holdsChanges() const override { return false; }
+    quint64 saveState(const QStateSyncStoredState &) override { return 0; }
+    quint64 removeState(const QString &) override { return 0; }
+    quint64 saveChange(const QString &, qint64, QStateSyncUpdateRequest::Kind,
+                       const QJsonObject &) override
+    {
+        return 0;
+    }
+    quint64 saveSnapshot(const QString &, const QJsonObject &, qint64) override { return 0; }
+    QStateSyncSharedStorage *shared() override { return this; }
+
+    // QStateSyncSharedStorage
+    QString nodeIdentifier() const override { return node; }
+    CreateResult createState(const QStateSyncStoredState &state,
+                             QStateSyncStoredState *existing) override;
+    bool removeState(const QString &identifier, QStateSync::RemovalReason reason,
+                     qint64 dueAt) override;
+    void follow(const QString &identifier) override;
+    void unfollow(const QString &identifier) override;
+    void resync(const QString &identifier) override;
+    void submit(const QStateSyncSharedBatch &batch) override;
+    int countClients(const QString &identifier, int ownCount) override;
+
+    QByteArray key(const char *kind, const QString &identifier = QString()) const;
+    void connectToRedis();
+    void connectionLost(const QString &error);
+    void bothConnected();
+    void received(const QByteArray &channel, const QByteArray &message);
+    void fetch(const QString &identifier);
+    void listStates();
+    void renewLiveness();
+    void setConnected(bool connected);
+    QStateSyncRedisStorage *publicObject() const;
+
+    QString hostName = QStringLiteral("127.0.0.1");
+    int port = 6379;
+    QString keyPrefix = QStringLiteral("qstatesync:");
+    QString node;
+    bool connected = false;
+    bool opened = false;
+
+    QPointer<QStateSyncRedisConnection> commands;
+    QPointer<QStateSyncRedisConnection> subscriber;
+    QStateSyncRedisBlockingConnection blocking;
+    QSet<QString> followed;
+    QTimer *reconnectTimer = nullptr;
+    QTimer *livenessTimer = nullptr;
+    int reconnectDelay = 0;
+    QString lastError;
+};
+
+#endif // QSTATESYNCREDISSTORAGE_P_H
