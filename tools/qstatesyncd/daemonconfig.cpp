@@ -96,9 +96,29 @@ void ConfigReader::readStorage(const QJsonObject &value, DaemonConfig *config)
             config->storage = DaemonConfig::Storage::Sqlite;
         else if (*type == QLatin1String("memory"))
             config->storage = DaemonConfig::Storage::Memory;
+        else if (*type == QLatin1String("redis"))
+            config->storage = DaemonConfig::Storage::Redis;
         else
             m_error->report(fields.pathOf(QStringLiteral("type")),
-                            QStringLiteral("must be \"sqlite\" or \"memory\", not %1").arg(*type));
+                            QStringLiteral("must be \"sqlite\", \"memory\" or \"redis\", not %1")
+                                    .arg(*type));
+    }
+    if (const auto redis = fields.object(QStringLiteral("redis"))) {
+        JsonFields redisFields(*redis, fields.pathOf(QStringLiteral("redis")), m_error);
+        if (const auto host = redisFields.string(QStringLiteral("host")))
+            config->redisHost = *host;
+        if (const auto port = redisFields.integer(QStringLiteral("port"), 1, 65535))
+            config->redisPort = int(*port);
+        if (const auto prefix = redisFields.string(QStringLiteral("keyPrefix")))
+            config->redisKeyPrefix = *prefix;
+        if (const auto node = redisFields.string(QStringLiteral("node"))) {
+            if (node->isEmpty())
+                m_error->report(redisFields.pathOf(QStringLiteral("node")),
+                                QStringLiteral("must name the node"));
+            else
+                config->nodeIdentifier = *node;
+        }
+        redisFields.rejectUnknownKeys();
     }
     if (const auto directory = fields.string(QStringLiteral("dataDirectory")))
         config->dataDirectory = resolvedPath(*directory);

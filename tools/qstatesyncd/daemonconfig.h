@@ -55,12 +55,17 @@ struct DaemonConfig
     bool revealStateExistence = false;
     std::optional<int> ioThreads;
 
-    // Where the states are kept: SQLite in the data directory by default.
-    enum class Storage { Memory, Sqlite };
+    // Where the states are kept: SQLite in the data directory by default; Redis shares
+    // them with the other nodes of a cluster.
+    enum class Storage { Memory, Sqlite, Redis };
     Storage storage = Storage::Sqlite;
     QString dataDirectory; // empty: the user's application data folder for qstatesyncd
     bool durable = false; // SQLite: every acknowledged change is on disk first
     int commitIntervalMs = 100; // SQLite, batched: the most a change waits to be written
+    QString redisHost = QStringLiteral("127.0.0.1");
+    int redisPort = 6379;
+    QString redisKeyPrefix = QStringLiteral("qstatesync:");
+    QString nodeIdentifier; // Redis: this node's name; empty: a new UUID
 
     // Set when the file has an "auth.jwt" section: JWTs are expected even if the secret
     // is still to come from the command line or the environment.

@@ -63,8 +63,9 @@ struct Options
                                  QStringLiteral("N")};
     QCommandLineOption storage{QStringLiteral("storage"),
                                QStringLiteral("Where the states are kept: sqlite (a file in the "
-                                              "data directory; the default) or memory (they "
-                                              "end with the process)."),
+                                              "data directory; the default), memory (they "
+                                              "end with the process) or redis (shared with "
+                                              "the other nodes of a cluster; see --redis)."),
                                QStringLiteral("TYPE")};
     QCommandLineOption dataDir{QStringLiteral("data-dir"),
                                QStringLiteral("Folder of the SQLite file states.sqlite (default: "
@@ -77,6 +78,14 @@ struct Options
                                                  "change is acknowledged or shown before it is "
                                                  "on disk."),
                                   QStringLiteral("MODE")};
+    QCommandLineOption redis{QStringLiteral("redis"),
+                             QStringLiteral("The Redis server of the cluster, with --storage "
+                                            "redis (default 127.0.0.1:6379)."),
+                             QStringLiteral("HOST:PORT")};
+    QCommandLineOption nodeId{QStringLiteral("node-id"),
+                              QStringLiteral("This node's name in the cluster, unique among "
+                                             "its nodes (default: a new UUID)."),
+                              QStringLiteral("NAME")};
     QCommandLineOption hooks{QStringLiteral("hooks"),
                              QStringLiteral("Load the hook functions (authorize, "
                                             "allowConnectingClient, interceptStateUpdate, "
@@ -159,8 +168,24 @@ QString applyCommandLine(const QCommandLineParser &parser, const Options &option
             config->storage = DaemonConfig::Storage::Sqlite;
         else if (type == QLatin1String("memory"))
             config->storage = DaemonConfig::Storage::Memory;
+        else if (type == QLatin1String("redis"))
+            config->storage = DaemonConfig::Storage::Redis;
         else
-            return QStringLiteral("--storage takes sqlite or memory");
+            return QStringLiteral("--storage takes sqlite, memory or redis");
+    }
+    if (parser.isSet(options.redis)) {
+        const QString address = parser.value(options.redis);
+        const qsizetype colon = address.lastIndexOf(QLatin1Char(':'));
+        const int port = colon > 0 ? address.mid(colon + 1).toInt(&ok) : 0;
+        if (colon <= 0 || !ok || port < 1 || port > 65535)
+            return QStringLiteral("--redis takes HOST:PORT, e.g. 127.0.0.1:6379");
+        config->redisHost = address.left(colon);
+        config->redisPort = port;
+    }
+    if (parser.isSet(options.nodeId)) {
+        if (parser.value(options.nodeId).isEmpty())
+            return QStringLiteral("--node-id takes a name");
+        config->nodeIdentifier = parser.value(options.nodeId);
     }
     if (parser.isSet(options.dataDir)) {
         if (parser.value(options.dataDir).isEmpty())
@@ -228,8 +253,8 @@ int main(int argc, char *argv[])
     parser.addOptions({options.help, options.version, options.config, options.port, options.host,
                        options.state, options.cert, options.key, options.maxMessageSize,
                        options.maxNestingDepth, options.ioThreads, options.storage, options.dataDir,
-                       options.durability, options.hooks, options.jwtSecretFile,
-                       options.checkConfig});
+                       options.durability, options.redis, options.nodeId, options.hooks,
+                       options.jwtSecretFile, options.checkConfig});
     // parse() rather than process(): a wrong option exits with 2, like every other
     // mistake, instead of process()'s 1, which means "cannot listen" here.
     if (!parser.parse(QCoreApplication::arguments()))

@@ -133,6 +133,20 @@ bool StateSyncDaemon::setUpStorage(QString *error)
         qCInfo(lcDaemon) << "states are kept in memory only";
         return true;
     }
+    if (m_config.storage == DaemonConfig::Storage::Redis) {
+        auto storage = std::make_unique<QStateSyncRedisStorage>();
+        storage->setHostName(m_config.redisHost);
+        storage->setPort(m_config.redisPort);
+        storage->setKeyPrefix(m_config.redisKeyPrefix);
+        if (!m_config.nodeIdentifier.isEmpty())
+            storage->setNodeIdentifier(m_config.nodeIdentifier);
+        m_storage = std::move(storage);
+        if (!m_syncer->setStorage(m_storage.get())) {
+            *error = QStringLiteral("cannot use the storage: %1").arg(m_storage->errorString());
+            return false;
+        }
+        return true;
+    }
     QString directory = m_config.dataDirectory;
     if (directory.isEmpty())
         directory = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
@@ -140,11 +154,12 @@ bool StateSyncDaemon::setUpStorage(QString *error)
         *error = QStringLiteral("no data directory: give one with --data-dir");
         return false;
     }
-    m_storage = std::make_unique<QStateSyncSqliteStorage>(
+    auto storage = std::make_unique<QStateSyncSqliteStorage>(
             QDir(directory).filePath(QStringLiteral("states.sqlite")));
-    m_storage->setDurability(m_config.durable ? QStateSyncSqliteStorage::Durability::Durable
-                                              : QStateSyncSqliteStorage::Durability::Batched);
-    m_storage->setCommitInterval(m_config.commitIntervalMs);
+    storage->setDurability(m_config.durable ? QStateSyncSqliteStorage::Durability::Durable
+                                            : QStateSyncSqliteStorage::Durability::Batched);
+    storage->setCommitInterval(m_config.commitIntervalMs);
+    m_storage = std::move(storage);
     if (!m_syncer->setStorage(m_storage.get())) {
         *error = QStringLiteral("cannot use the storage: %1").arg(m_storage->errorString());
         return false;

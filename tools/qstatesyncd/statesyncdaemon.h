@@ -8,6 +8,7 @@
 #include "jwtverifier.h"
 #include "scripthooks.h"
 
+#include <QStateSyncRedisStorage>
 #include <QStateSyncSqliteStorage>
 #include <QStateSyncStateOptions>
 
@@ -63,7 +64,7 @@ private:
     bool m_stopping = false;
     bool m_stopped = false;
     // Outlives the server, which stores everything in it before it goes.
-    std::unique_ptr<QStateSyncSqliteStorage> m_storage;
+    std::unique_ptr<QStateSyncStorage> m_storage;
     // Declared last so that it is destroyed first: its states call back into the hooks
     // and rules above.
     std::unique_ptr<QStateSyncer> m_syncer;
