@@ -18,6 +18,7 @@
 #include <QStateSyncJoinRequest>
 #include <QStateSyncNamespace>
 #include <QStateSyncPresenceModel>
+#include <QStateSyncRedisStorage>
 #include <QStateSyncSqliteStorage>
 #include <QStateSyncStorage>
 #include <QStateSyncUpdateRequest>
@@ -99,6 +100,13 @@ struct QStateSyncSqliteStorageForeign
     Q_GADGET
     QML_FOREIGN(QStateSyncSqliteStorage)
     QML_NAMED_ELEMENT(StateSyncSqliteStorage)
+};
+
+struct QStateSyncRedisStorageForeign
+{
+    Q_GADGET
+    QML_FOREIGN(QStateSyncRedisStorage)
+    QML_NAMED_ELEMENT(StateSyncRedisStorage)
 };
 
 // What StateSyncer.syncer holds: the wrapped QStateSyncer, known to QML so that its

@@ -140,22 +140,27 @@ QByteArray encodeKind(QStateSyncUpdateRequest::Kind kind)
 
 /*!
     \fn void QStateSyncRedisStorage::hostNameChanged()
+
     This signal is emitted when hostName changes.
 */
 /*!
     \fn void QStateSyncRedisStorage::portChanged()
+
     This signal is emitted when port changes.
 */
 /*!
     \fn void QStateSyncRedisStorage::keyPrefixChanged()
+
     This signal is emitted when keyPrefix changes.
 */
 /*!
     \fn void QStateSyncRedisStorage::nodeIdentifierChanged()
+
     This signal is emitted when nodeIdentifier changes.
 */
 /*!
     \fn void QStateSyncRedisStorage::connectedChanged()
+
     This signal is emitted when the storage connects to Redis or loses its connection.
 */
 
