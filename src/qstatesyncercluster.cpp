@@ -15,6 +15,7 @@
 #include "qstatesyncsharedstorage_p.h"
 
 #include <QtCore/qdatetime.h>
+#include <QtCore/qrandom.h>
 
 using namespace QStateSyncProtocol;
 using QStateSync::Error;
@@ -139,6 +140,11 @@ void QStateSyncerPrivate::submitOutgoing(QStateSyncServerState &state)
         else
             batch.touched.insert(key, it.value());
     }
+    if (nextBatchToken == 0) {
+        // Tokens of a node restarted under the same name must not meet the ones its
+        // previous run recorded: start at a random point.
+        nextBatchToken = quint64(QRandomGenerator::system()->generate()) << 24;
+    }
     batch.token = ++nextBatchToken;
     inFlight.token = batch.token;
     inFlight.baseVersion = state.version;
@@ -206,8 +212,11 @@ void QStateSyncerPrivate::sharedPublished(const QString &identifier, qint64 firs
         return;
     }
     applyPublication(*state, publication);
-    if (state->synced)
-        submitOutgoing(*state);
+    if (!state->synced || state->removed)
+        return;
+    submitOutgoing(*state);
+    // A node that followed the state only for a change of its own lets go of it now.
+    unfollowIfIdle(*state);
 }
 
 void QStateSyncerPrivate::applyPublication(QStateSyncServerState &state,
@@ -286,7 +295,9 @@ void QStateSyncerPrivate::sharedSynced(const QStateSyncStoredState &stored, bool
     QHash<QStateSyncConnection *, QList<QJsonValue>> acknowledged;
     if (state->inFlight) {
         std::vector<QStateSyncChange> changes = std::move(state->inFlight->changes);
-        const bool applied = lastToken >= state->inFlight->token;
+        // This node submits one batch of a state at a time: the last one recorded is the
+        // one in flight, or an earlier one.
+        const bool applied = lastToken == state->inFlight->token;
         state->inFlight.reset();
         if (applied) {
             for (const QStateSyncChange &change : changes) {

@@ -306,8 +306,16 @@ bool QStateSyncRedisStoragePrivate::open(QList<QStateSyncStoredState> *states)
         livenessTimer->setInterval(LivenessRenewal);
         QObject::connect(livenessTimer, &QTimer::timeout, q, [this] { renewLiveness(); });
     }
-    // The node counts as alive from now on, before its first clients join.
-    blocking.command({"SET", key("node:", node), "1", "PX", number(LivenessTime)});
+    // The node counts as alive from now on, before its first clients join. Another node
+    // alive under the same name would share this one's client counts.
+    const QStateSyncRedisReply marked
+            = blocking.command({"SET", key("node:", node), "1", "NX", "PX", number(LivenessTime)});
+    if (marked.type == QStateSyncRedisReply::Nil) {
+        qCWarning(lcStateSyncStorage).noquote()
+                << "a node named" << node
+                << "was alive less than 10 s ago: if it still runs, give each node its own name";
+        blocking.command({"SET", key("node:", node), "1", "PX", number(LivenessTime)});
+    }
     livenessTimer->start();
     connectToRedis();
     qCInfo(lcStateSyncStorage).noquote()
