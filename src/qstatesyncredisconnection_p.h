@@ -11,6 +11,8 @@
 // This file is not part of the QStateSync API. It may change without notice.
 //
 
+#include "qstatesync_global.h"
+
 #include <QtCore/qbytearray.h>
 #include <QtCore/qlist.h>
 #include <QtCore/qobject.h>
@@ -44,7 +46,8 @@ struct QStateSyncRedisReply
 //
 // A connection is either for commands or, once subscribe() was called, for receiving
 // published messages (Redis allows no other commands on a subscribed connection).
-class QStateSyncRedisConnection : public QObject
+// Exported for the tests, which listen to what a cluster publishes.
+class Q_STATESYNC_EXPORT QStateSyncRedisConnection : public QObject
 {
     Q_OBJECT
 

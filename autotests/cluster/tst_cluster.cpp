@@ -10,6 +10,8 @@
 
 #include <QStateSyncRedisStorage>
 
+#include "qstatesyncredisconnection_p.h"
+
 #include <QtCore/qjsonarray.h>
 #include <QtCore/qrandom.h>
 
@@ -66,6 +68,7 @@ private Q_SLOTS:
     void init();
     void twoNodesConvergeInOneOrder();
     void aStateCreatedOnOneNodeIsJoinedOnAnother();
+    void hooksRunOnTheNodeThatReceivedTheChange();
     void removalReachesEveryNode();
     void ttlRemovesTheStateOnce();
     void selfDestructCountsTheClientsOfEveryNode();
@@ -183,6 +186,40 @@ void tst_Cluster::aStateCreatedOnOneNodeIsJoinedOnAnother()
     QCOMPARE(createState(*b->server, "room"), QString());
 }
 
+void tst_Cluster::hooksRunOnTheNodeThatReceivedTheChange()
+{
+    auto a = node("a");
+    auto b = node("b");
+    // Node a's application stamps every update; node b's has no interceptor.
+    QStateSyncStateOptions stamped;
+    stamped.setIdentifier("doc");
+    int interceptedOnA = 0;
+    stamped.setInterceptStateUpdate([&](const QJsonObject &updates, const QVariantMap &) {
+        ++interceptedOnA;
+        QJsonObject result = updates;
+        result.insert("via", "a");
+        return std::optional<QJsonObject>(result);
+    });
+    QVERIFY(!a->server->createState(stamped).isEmpty());
+    QVERIFY(!createState(*b->server, "doc").isEmpty());
+    auto onA = joinedClient(*a->server, "ca", "doc");
+    auto onB = joinedClient(*b->server, "cb", "doc");
+    QSignalSpy acknowledgedB(onB.get(), &QStateSyncClient::updateAcknowledged);
+    onB->updateState(QJsonObject{{"from", "b"}});
+    QVERIFY(acknowledgedB.wait(Timeout));
+    QCOMPARE(interceptedOnA, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(onA->version(), 1, Timeout);
+    QCOMPARE(onA->jsonValue(), QJsonObject({{"from", "b"}}));
+    QSignalSpy acknowledgedA(onA.get(), &QStateSyncClient::updateAcknowledged);
+    onA->updateState(QJsonObject{{"from", "a"}});
+    QVERIFY(acknowledgedA.wait(Timeout));
+    QCOMPARE(interceptedOnA, 1);
+    QTRY_COMPARE_WITH_TIMEOUT(onB->version(), 2, Timeout);
+    // The rewrite made on node a reached node b's client as it was applied.
+    QCOMPARE(onB->jsonValue(), QJsonObject({{"from", "a"}, {"via", "a"}}));
+    QCOMPARE(*b->server->valueOfState("doc"), onB->jsonValue());
+}
+
 void tst_Cluster::removalReachesEveryNode()
 {
     auto a = node("a");
@@ -210,6 +247,18 @@ void tst_Cluster::ttlRemovesTheStateOnce()
     options.setTtl(std::chrono::milliseconds(300));
     QVERIFY(!a->server->createState(options).isEmpty());
     QVERIFY(!b->server->createState(options).isEmpty());
+    // What the cluster publishes: exactly one removal, whichever node decided.
+    QStateSyncRedisConnection listener;
+    QSignalSpy listening(&listener, &QStateSyncRedisConnection::connected);
+    listener.connectToServer("127.0.0.1", m_redis.port());
+    QVERIFY(listening.wait(Timeout));
+    QStringList events;
+    listener.setMessageHandler([&](const QByteArray &, const QByteArray &message) {
+        events.append(QString::fromUtf8(message));
+    });
+    QSignalSpy subscribed(&listener, &QStateSyncRedisConnection::subscribed);
+    QVERIFY(listener.subscribe({(m_prefix + "events").toUtf8()}));
+    QVERIFY(subscribed.wait(Timeout));
     auto onA = joinedClient(*a->server, "a1", "short");
     auto onB = joinedClient(*b->server, "b1", "short");
     QSignalSpy removedA(onA.get(), &QStateSyncClient::stateRemoved);
@@ -227,6 +276,14 @@ void tst_Cluster::ttlRemovesTheStateOnce()
     // Both nodes' deadlines were the one the first node set.
     QVERIFY(!a->server->hasState("short"));
     QVERIFY(!b->server->hasState("short"));
+    QTRY_COMPARE_WITH_TIMEOUT(events.size(), 1, Timeout);
+    QVERIFY2(events.at(0).contains("\"removed\""), qPrintable(events.at(0)));
+    // Nothing more comes: a second removal would have been published by now, as the
+    // listener hears the nodes' messages in the order Redis sends them.
+    QSignalSpy more(&listener, &QStateSyncRedisConnection::subscribed);
+    QVERIFY(listener.subscribe({(m_prefix + "other").toUtf8()}));
+    QVERIFY(more.wait(Timeout));
+    QCOMPARE(events.size(), 1);
 }
 
 void tst_Cluster::selfDestructCountsTheClientsOfEveryNode()
