@@ -83,7 +83,6 @@ public:
     bool createSharedState(QStateSyncServerState &state, QStateSyncSharedStorage *shared);
     // Clients joined to a state that can self-destruct, on every node; -1: unknown.
     int countClusterClients(QStateSyncServerState &state);
-    quint64 nextBatchToken = 0;
     // (Re)starts the timer that removes the state at its ttl deadline.
     void startTtl(const std::shared_ptr<QStateSyncServerState> &state);
 

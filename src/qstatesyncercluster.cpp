@@ -15,7 +15,6 @@
 #include "qstatesyncsharedstorage_p.h"
 
 #include <QtCore/qdatetime.h>
-#include <QtCore/qrandom.h>
 
 using namespace QStateSyncProtocol;
 using QStateSync::Error;
@@ -140,16 +139,9 @@ void QStateSyncerPrivate::submitOutgoing(QStateSyncServerState &state)
         else
             batch.touched.insert(key, it.value());
     }
-    if (nextBatchToken == 0) {
-        // Tokens of a node restarted under the same name must not meet the ones its
-        // previous run recorded: start at a random point.
-        nextBatchToken = quint64(QRandomGenerator::system()->generate()) << 24;
-    }
-    batch.token = ++nextBatchToken;
-    inFlight.token = batch.token;
     inFlight.baseVersion = state.version;
     state.inFlight = std::move(inFlight);
-    shared->submit(batch);
+    state.inFlight->token = shared->submit(batch);
 }
 
 void QStateSyncerPrivate::sharedSubmitted(const QString &identifier, quint64 token,
@@ -162,8 +154,11 @@ void QStateSyncerPrivate::sharedSubmitted(const QString &identifier, quint64 tok
     case SubmitResult::Applied:
         return; // acknowledged when its publication arrives, in order
     case SubmitResult::Unknown:
-        // The connection went: the next read of the state tells whether it was applied.
+        // No answer: the next read of the state tells whether it was applied (at once, or
+        // once the storage is connected again).
         state->inFlight->unknown = true;
+        state->synced = false;
+        sharedStorage()->resync(identifier);
         return;
     case SubmitResult::Gone: {
         const std::vector<QStateSyncChange> changes = std::move(state->inFlight->changes);

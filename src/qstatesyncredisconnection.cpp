@@ -184,7 +184,17 @@ void QStateSyncRedisConnection::onConnect(const redisAsyncContext *context, int 
         return;
     }
     self->m_connected = true;
-    Q_EMIT self->connected();
+    // Dead peers are found by the system too, not only by the next command.
+    redisEnableKeepAlive(&self->m_context->c);
+    // hiredis goes on with the context when this returns: a slot that aborts the
+    // connection must not free it under hiredis' feet.
+    QMetaObject::invokeMethod(
+            self,
+            [self] {
+                if (self->m_connected)
+                    Q_EMIT self->connected();
+            },
+            Qt::QueuedConnection);
 }
 
 void QStateSyncRedisConnection::onDisconnect(const redisAsyncContext *context, int status)
@@ -302,6 +312,7 @@ void QStateSyncRedisBlockingConnection::close()
     if (m_context)
         redisFree(m_context);
     m_context = nullptr;
+    m_used = false;
 }
 
 bool QStateSyncRedisBlockingConnection::ensureConnected(QString *error)
@@ -329,13 +340,31 @@ QStateSyncRedisReply QStateSyncRedisBlockingConnection::command(const QList<QByt
         failed.string = error.toUtf8();
         return failed;
     }
+    if (!m_context) {
+        QStateSyncRedisReply failed;
+        failed.string = error.toUtf8();
+        return failed;
+    }
     Arguments argv(arguments);
+    const bool reused = m_context && m_used;
+    m_used = true;
     auto *reply = static_cast<redisReply *>(redisCommandArgv(
             m_context, int(arguments.size()), argv.pointers.data(), argv.lengths.data()));
+    if (!reply && reused) {
+        // The connection may have gone while it was idle (Redis restarted, or closed idle
+        // clients): once more on a new one.
+        close();
+        if (ensureConnected(&error)) {
+            m_used = true;
+            reply = static_cast<redisReply *>(redisCommandArgv(
+                    m_context, int(arguments.size()), argv.pointers.data(), argv.lengths.data()));
+        }
+    }
     if (!reply) {
         QStateSyncRedisReply failed;
-        failed.string = m_context->errstr[0] ? QByteArray(m_context->errstr)
-                                             : QByteArrayLiteral("no reply from Redis");
+        failed.string = m_context && m_context->errstr[0] ? QByteArray(m_context->errstr)
+                : error.isEmpty()                         ? QByteArrayLiteral("no reply from Redis")
+                                                          : error.toUtf8();
         close();
         return failed;
     }

@@ -125,6 +125,7 @@ private:
     QString m_hostName;
     quint16 m_port = 0;
     int m_timeout = 2000;
+    bool m_used = false; // a command went over this connection already
 };
 
 #endif // QSTATESYNCREDISCONNECTION_P_H

@@ -36,24 +36,36 @@ redis.call('PUBLISH', ARGV[6], ARGV[7])
 return {1}
 )lua";
 
-// KEYS: state:<id>, value:<id>.  ARGV: the token field of this node.
-// {0}: no such state; {1, {version, mode, created, ttl, token}, {key, JSON, ...}}.
+// KEYS: state:<id>, value:<id>.  ARGV: the token field of this node, a fence token.
+// {0}: no such state; {1, {version, mode, created, ttl, token}, {key, JSON, ...}}, token
+// being this node's last batch applied (or fence) before the read. The fence is recorded
+// as the node's last token: a batch the node sent before the read and Redis has not run
+// yet (it was on a connection that went) is refused when it comes, so the node can merge
+// its changes again without their being applied twice.
 inline constexpr char Fetch[] = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {0}
 end
-return {1, redis.call('HMGET', KEYS[1], 'version', 'mode', 'created', 'ttl', ARGV[1]),
-        redis.call('HGETALL', KEYS[2])}
+local meta = redis.call('HMGET', KEYS[1], 'version', 'mode', 'created', 'ttl', ARGV[1])
+if not meta[5] or tonumber(meta[5]) < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return {1, meta, redis.call('HGETALL', KEYS[2])}
 )lua";
 
 // KEYS: state:<id>, value:<id>
 // ARGV: base version, new version, token field, token, channel, message, the number of
 // keys set, then key, JSON pairs, then the keys removed.
-// {1, version}: applied; {0, version}: the state is at another version; {-1, -1}: gone.
+// {1, version}: applied; {0, version}: the state is at another version; {-1, -1}: gone;
+// {-2, -2}: the token is older than the node's last one (a read fenced it off).
 inline constexpr char Submit[] = R"lua(
 local version = redis.call('HGET', KEYS[1], 'version')
 if not version then
   return {-1, -1}
+end
+local last = redis.call('HGET', KEYS[1], ARGV[3])
+if last and tonumber(last) > tonumber(ARGV[4]) then
+  return {-2, -2}
 end
 if version ~= ARGV[1] then
   return {0, tonumber(version)}
@@ -73,7 +85,8 @@ return {1, tonumber(ARGV[2])}
 )lua";
 
 // KEYS: states, state:<id>, value:<id>, clients:<id>
-// ARGV: id, due (0: now, whatever the ttl), events channel, event.  1: removed here.
+// ARGV: id, due (0: now, whatever the ttl), events channel, event.
+// 1: removed here; 0: there was no such state; 2: its ttl deadline is after due.
 inline constexpr char Remove[] = R"lua(
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return 0
@@ -82,12 +95,22 @@ local due = tonumber(ARGV[2])
 if due > 0 then
   local ttl = tonumber(redis.call('HGET', KEYS[2], 'ttl') or '0')
   if ttl == 0 or ttl > due then
-    return 0
+    return 2
   end
 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+)lua";
+
+// KEYS: node:<node>.  ARGV: the prefix of clients:<id>, this node, then the states it
+// followed.  A node leaving: its clients no longer count anywhere.
+inline constexpr char Leave[] = R"lua(
+for i = 3, #ARGV do
+  redis.call('HDEL', ARGV[1] .. ARGV[i], ARGV[2])
+end
+redis.call('DEL', KEYS[1])
 return 1
 )lua";
 

@@ -8,68 +8,12 @@
 #include "qstatesyncprotocol_p.h"
 #include "qstatesyncredisscripts_p.h"
 
-#include <QtCore/qjsonarray.h>
-#include <QtCore/qjsondocument.h>
+#include <QtCore/qrandom.h>
 #include <QtCore/quuid.h>
 
 #include <algorithm>
 
-namespace {
-// How long a blocking command (creating, removing a state) may take.
-constexpr int BlockingTimeout = 2000;
-// A node that has not renewed its mark for this long counts as gone.
-constexpr int LivenessTime = 10000;
-constexpr int LivenessRenewal = 3000;
-// Reconnecting waits this long at first, twice as long after each failure, up to the most.
-constexpr int FirstReconnectDelay = 100;
-constexpr int MostReconnectDelay = 2000;
-
-QByteArray number(qint64 value)
-{
-    return QByteArray::number(value);
-}
-
-qint64 toNumber(const QStateSyncRedisReply &reply)
-{
-    return reply.type == QStateSyncRedisReply::Integer ? reply.integer : reply.string.toLongLong();
-}
-
-// meta: {version, mode, created, ttl[, token]}; values: {key, JSON, ...}.
-bool readState(const QString &identifier, const QStateSyncRedisReply &meta,
-               const QStateSyncRedisReply *values, QStateSyncStoredState *state,
-               quint64 *token = nullptr)
-{
-    if (meta.type != QStateSyncRedisReply::Array || meta.elements.size() < 4
-        || meta.elements[0].type != QStateSyncRedisReply::String)
-        return false;
-    state->identifier = identifier;
-    state->version = toNumber(meta.elements[0]);
-    state->mergeMode = meta.elements[1].string == "shallow" ? QStateSync::MergeMode::Shallow
-                                                            : QStateSync::MergeMode::Deep;
-    state->createdAt = toNumber(meta.elements[2]);
-    state->ttlDeadline = toNumber(meta.elements[3]);
-    if (token)
-        *token = meta.elements.size() > 4 ? meta.elements[4].string.toULongLong() : 0;
-    state->value = QJsonObject();
-    if (!values)
-        return true;
-    for (size_t i = 0; i + 1 < values->elements.size(); i += 2) {
-        QJsonParseError error;
-        const QByteArray wrapped = "[" + values->elements[i + 1].string + "]";
-        const QJsonDocument document = QJsonDocument::fromJson(wrapped, &error);
-        if (error.error != QJsonParseError::NoError || !document.isArray())
-            return false;
-        state->value.insert(QString::fromUtf8(values->elements[i].string), document.array().at(0));
-    }
-    return true;
-}
-
-QByteArray encodeKind(QStateSyncUpdateRequest::Kind kind)
-{
-    return kind == QStateSyncUpdateRequest::Append ? QByteArrayLiteral("a")
-                                                   : QByteArrayLiteral("u");
-}
-} // namespace
+using namespace QStateSyncRedis;
 
 /*!
     \class QStateSyncRedisStorage
@@ -259,6 +203,10 @@ bool QStateSyncRedisStorage::isConnected() const
 
 QStateSyncRedisStoragePrivate::QStateSyncRedisStoragePrivate()
     : node(QUuid::createUuid().toString(QUuid::WithoutBraces))
+    // Tokens of a node restarted under the same name must not meet the ones its previous
+    // run recorded: each run starts at a random point. Below 2^52, so that Lua's numbers
+    // (doubles) compare them exactly.
+    , nextToken(quint64(QRandomGenerator::system()->bounded(1u << 20)) << 32)
 { }
 
 QStateSyncRedisStoragePrivate::~QStateSyncRedisStoragePrivate() = default;
@@ -277,6 +225,7 @@ QByteArray QStateSyncRedisStoragePrivate::key(const char *kind, const QString &i
 
 bool QStateSyncRedisStoragePrivate::open(QList<QStateSyncStoredState> *states)
 {
+    using namespace QStateSyncRedis;
     blocking.setServer(hostName, quint16(port), BlockingTimeout);
     const QStateSyncRedisReply reply = blocking.command(
             {"EVAL", QStateSyncRedisScripts::Load, "1", key("states"), key("state:")});
@@ -331,12 +280,23 @@ void QStateSyncRedisStoragePrivate::close()
     opened = false;
     reconnectTimer->stop();
     livenessTimer->stop();
-    // Leave the cluster: this node's clients no longer count.
+    // Leave the cluster in one command: this node's clients no longer count.
+    QList<QByteArray> leave{
+            "EVAL",       QStateSyncRedisScripts::Leave, "1", key("node:", node), key("clients:"),
+            node.toUtf8()};
     for (const QString &identifier : std::as_const(followed))
-        blocking.command({"HDEL", key("clients:", identifier), node.toUtf8()});
-    blocking.command({"DEL", key("node:", node)});
+        leave.append(identifier.toUtf8());
+    blocking.command(leave);
     blocking.close();
     followed.clear();
+    fetchFences.clear();
+    dropConnections();
+    setConnected(false);
+}
+
+void QStateSyncRedisStoragePrivate::dropConnections()
+{
+    // What waited for an answer hears it is unknown.
     for (QStateSyncRedisConnection *connection : {commands.data(), subscriber.data()}) {
         if (connection) {
             QObject::disconnect(connection, nullptr, q, nullptr);
@@ -346,7 +306,7 @@ void QStateSyncRedisStoragePrivate::close()
     }
     commands = nullptr;
     subscriber = nullptr;
-    setConnected(false);
+    subscriptionsSent = false;
 }
 
 void QStateSyncRedisStoragePrivate::setConnected(bool now)
@@ -376,36 +336,43 @@ void QStateSyncRedisStoragePrivate::connectToRedis()
         connection->connectToServer(hostName, quint16(port));
     }
     QObject::connect(subscriber, &QStateSyncRedisConnection::subscribed, q,
-                     [this](const QByteArray &channel) {
-                         if (channel == key("events")) {
-                             listStates();
-                             return;
-                         }
-                         const QByteArray prefix = key("changes:");
-                         if (!channel.startsWith(prefix))
-                             return;
-                         const QString identifier = QString::fromUtf8(channel.mid(prefix.size()));
-                         // Subscribed first, read second: no change falls in between.
-                         if (followed.contains(identifier))
-                             fetch(identifier);
-                     });
+                     [this](const QByteArray &channel) { subscribedTo(channel); });
 }
 
 void QStateSyncRedisStoragePrivate::bothConnected()
 {
-    const bool again = !lastError.isEmpty();
-    if (again)
-        qCInfo(lcStateSyncStorage).noquote() << "node" << node << "is connected to Redis again";
-    lastError.clear();
-    reconnectDelay = 0;
+    livenessAnswered = true;
     QList<QByteArray> channels{key("events")};
     for (const QString &identifier : std::as_const(followed))
         channels.append(key("changes:", identifier));
     subscriber->subscribe(channels);
+    subscriptionsSent = true;
     renewLiveness();
-    setConnected(true);
-    if (again && reconnected)
-        reconnected();
+}
+
+void QStateSyncRedisStoragePrivate::subscribedTo(const QByteArray &channel)
+{
+    if (channel == key("events")) {
+        // Connected for good: Redis takes commands (a subscription refused, or a Redis that
+        // drops the connection at once, starts the backoff over from where it was).
+        const bool again = !lastError.isEmpty();
+        if (again)
+            qCInfo(lcStateSyncStorage).noquote() << "node" << node << "is connected to Redis again";
+        lastError.clear();
+        reconnectDelay = 0;
+        setConnected(true);
+        if (again && reconnected)
+            reconnected();
+        listStates();
+        return;
+    }
+    const QByteArray prefix = key("changes:");
+    if (!channel.startsWith(prefix))
+        return;
+    const QString identifier = QString::fromUtf8(channel.mid(prefix.size()));
+    // Subscribed first, read second: no change falls in between.
+    if (followed.contains(identifier))
+        fetch(identifier);
 }
 
 void QStateSyncRedisStoragePrivate::connectionLost(const QString &error)
@@ -421,16 +388,7 @@ void QStateSyncRedisStoragePrivate::connectionLost(const QString &error)
         lastError = error.isEmpty() ? QStringLiteral("disconnected") : error;
     }
     setConnected(false);
-    // Both connections go: what waited for an answer hears it is unknown.
-    for (QStateSyncRedisConnection *connection : {commands.data(), subscriber.data()}) {
-        if (connection) {
-            QObject::disconnect(connection, nullptr, q, nullptr);
-            connection->abort();
-            connection->deleteLater();
-        }
-    }
-    commands = nullptr;
-    subscriber = nullptr;
+    dropConnections();
     if (reconnectTimer->isActive())
         return;
     reconnectDelay = reconnectDelay == 0 ? FirstReconnectDelay
@@ -438,277 +396,21 @@ void QStateSyncRedisStoragePrivate::connectionLost(const QString &error)
     reconnectTimer->start(reconnectDelay);
 }
 
-void QStateSyncRedisStoragePrivate::listStates()
-{
-    // States created while this node did not listen (it was starting, or away) are only
-    // in the list.
-    if (!commands || !commands->isConnected())
-        return;
-    commands->command({"EVAL", QStateSyncRedisScripts::Load, "1", key("states"), key("state:")},
-                      [this](const QStateSyncRedisReply &reply) {
-                          if (reply.type != QStateSyncRedisReply::Array || !createdElsewhere)
-                              return;
-                          for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-                              QStateSyncStoredState state;
-                              if (readState(QString::fromUtf8(reply.elements[i].string),
-                                            reply.elements[i + 1], nullptr, &state))
-                                  createdElsewhere(state);
-                          }
-                      });
-}
-
 void QStateSyncRedisStoragePrivate::renewLiveness()
 {
-    if (commands && commands->isConnected())
-        commands->command({"SET", key("node:", node), "1", "PX", number(LivenessTime)},
-                          [](const QStateSyncRedisReply &) {});
-}
-
-void QStateSyncRedisStoragePrivate::received(const QByteArray &channel, const QByteArray &message)
-{
-    const QJsonObject payload = QJsonDocument::fromJson(message).object();
-    const QString origin = payload.value(QLatin1String("n")).toString();
-    if (channel == key("events")) {
-        if (origin == node)
-            return; // this node did it, and knows
-        const QString identifier = payload.value(QLatin1String("s")).toString();
-        const QString event = payload.value(QLatin1String("e")).toString();
-        if (event == QLatin1String("removed") && removedElsewhere) {
-            removedElsewhere(identifier,
-                             QStateSync::RemovalReason(payload.value(QLatin1String("r")).toInt()));
-        } else if (event == QLatin1String("created") && createdElsewhere) {
-            QStateSyncStoredState state;
-            state.identifier = identifier;
-            state.version = payload.value(QLatin1String("v")).toInteger();
-            state.mergeMode
-                    = payload.value(QLatin1String("m")).toString() == QLatin1String("shallow")
-                    ? QStateSync::MergeMode::Shallow
-                    : QStateSync::MergeMode::Deep;
-            state.createdAt = payload.value(QLatin1String("c")).toInteger();
-            state.ttlDeadline = payload.value(QLatin1String("t")).toInteger();
-            createdElsewhere(state);
-        }
-        return;
-    }
-    const QByteArray prefix = key("changes:");
-    if (!channel.startsWith(prefix) || !published)
-        return;
-    QList<QStateSyncSharedChange> changes;
-    const QJsonArray list = payload.value(QLatin1String("c")).toArray();
-    changes.reserve(list.size());
-    for (const QJsonValue &entry : list) {
-        const QJsonObject change = entry.toObject();
-        changes.append(QStateSyncSharedChange{change.value(QLatin1String("k")).toString()
-                                                              == QLatin1String("a")
-                                                      ? QStateSyncUpdateRequest::Append
-                                                      : QStateSyncUpdateRequest::Update,
-                                              change.value(QLatin1String("c")).toObject()});
-    }
-    published(QString::fromUtf8(channel.mid(prefix.size())),
-              payload.value(QLatin1String("v")).toInteger(), changes, origin,
-              payload.value(QLatin1String("t")).toString().toULongLong());
-}
-
-QStateSyncSharedStorage::CreateResult
-QStateSyncRedisStoragePrivate::createState(const QStateSyncStoredState &state,
-                                           QStateSyncStoredState *existing)
-{
-    const QByteArray mode = state.mergeMode == QStateSync::MergeMode::Shallow ? "shallow" : "deep";
-    const QJsonObject event{{QStringLiteral("e"), QStringLiteral("created")},
-                            {QStringLiteral("s"), state.identifier},
-                            {QStringLiteral("n"), node},
-                            {QStringLiteral("v"), state.version},
-                            {QStringLiteral("m"), QString::fromLatin1(mode)},
-                            {QStringLiteral("c"), state.createdAt},
-                            {QStringLiteral("t"), state.ttlDeadline}};
-    QList<QByteArray> arguments{"EVAL",
-                                QStateSyncRedisScripts::Create,
-                                "3",
-                                key("states"),
-                                key("state:", state.identifier),
-                                key("value:", state.identifier),
-                                state.identifier.toUtf8(),
-                                number(state.version),
-                                mode,
-                                number(state.createdAt),
-                                number(state.ttlDeadline),
-                                key("events"),
-                                QStateSyncProtocol::toJson(event)};
-    for (auto it = state.value.constBegin(); it != state.value.constEnd(); ++it) {
-        arguments.append(it.key().toUtf8());
-        arguments.append(QStateSyncProtocol::toJson(it.value()));
-    }
-    const QStateSyncRedisReply reply = blocking.command(arguments);
-    if (reply.isError() || reply.type != QStateSyncRedisReply::Array || reply.elements.empty()) {
-        reportError(QStringLiteral("Cannot create state %1 in Redis: %2")
-                            .arg(state.identifier, reply.errorText()));
-        return CreateResult::Failed;
-    }
-    if (reply.elements[0].integer == 1)
-        return CreateResult::Created;
-    if (reply.elements.size() < 3
-        || !readState(state.identifier, reply.elements[1], &reply.elements[2], existing)) {
-        reportError(QStringLiteral("Redis holds state %1 in a form this node cannot read")
-                            .arg(state.identifier));
-        return CreateResult::Failed;
-    }
-    return CreateResult::Exists;
-}
-
-bool QStateSyncRedisStoragePrivate::removeState(const QString &identifier,
-                                                QStateSync::RemovalReason reason, qint64 dueAt)
-{
-    const QJsonObject event{{QStringLiteral("e"), QStringLiteral("removed")},
-                            {QStringLiteral("s"), identifier},
-                            {QStringLiteral("n"), node},
-                            {QStringLiteral("r"), int(reason)}};
-    const QStateSyncRedisReply reply = blocking.command(
-            {"EVAL", QStateSyncRedisScripts::Remove, "4", key("states"), key("state:", identifier),
-             key("value:", identifier), key("clients:", identifier), identifier.toUtf8(),
-             number(dueAt), key("events"), QStateSyncProtocol::toJson(event)});
-    if (reply.isError()) {
-        reportError(QStringLiteral("Cannot remove state %1 from Redis: %2")
-                            .arg(identifier, reply.errorText()));
-        return false;
-    }
-    return reply.integer == 1;
-}
-
-void QStateSyncRedisStoragePrivate::follow(const QString &identifier)
-{
-    if (followed.contains(identifier))
-        return;
-    followed.insert(identifier);
-    if (subscriber && subscriber->isConnected())
-        subscriber->subscribe({key("changes:", identifier)});
-}
-
-void QStateSyncRedisStoragePrivate::unfollow(const QString &identifier)
-{
-    if (!followed.remove(identifier))
-        return;
-    if (subscriber && subscriber->isConnected())
-        subscriber->unsubscribe({key("changes:", identifier)});
-    if (commands && commands->isConnected())
-        commands->command({"HDEL", key("clients:", identifier), node.toUtf8()},
-                          [](const QStateSyncRedisReply &) {});
-}
-
-void QStateSyncRedisStoragePrivate::resync(const QString &identifier)
-{
-    if (followed.contains(identifier))
-        fetch(identifier);
-}
-
-void QStateSyncRedisStoragePrivate::fetch(const QString &identifier)
-{
     if (!commands || !commands->isConnected())
-        return; // read when the connection is back
-    commands->command(
-            {"EVAL", QStateSyncRedisScripts::Fetch, "2", key("state:", identifier),
-             key("value:", identifier), "token:" + node.toUtf8()},
-            [this, identifier](const QStateSyncRedisReply &reply) {
-                if (reply.type == QStateSyncRedisReply::None || !synced
-                    || !followed.contains(identifier))
-                    return; // lost: read again once reconnected
-                QStateSyncStoredState state;
-                state.identifier = identifier;
-                if (reply.type != QStateSyncRedisReply::Array || reply.elements.empty()) {
-                    reportError(QStringLiteral("Cannot read state %1 from Redis: %2")
-                                        .arg(identifier, reply.errorText()));
-                    return;
-                }
-                if (reply.elements[0].integer == 0) {
-                    synced(state, false, 0);
-                    return;
-                }
-                quint64 token = 0;
-                if (reply.elements.size() < 3
-                    || !readState(identifier, reply.elements[1], &reply.elements[2], &state,
-                                  &token)) {
-                    reportError(
-                            QStringLiteral("Redis holds state %1 in a form this node cannot read")
-                                    .arg(identifier));
-                    return;
-                }
-                synced(state, true, token);
-            });
-}
-
-void QStateSyncRedisStoragePrivate::submit(const QStateSyncSharedBatch &batch)
-{
-    QJsonArray changes;
-    for (const QStateSyncSharedChange &change : batch.changes)
-        changes.append(
-                QJsonObject{{QStringLiteral("k"), QString::fromLatin1(encodeKind(change.kind))},
-                            {QStringLiteral("c"), change.changes}});
-    const QJsonObject message{{QStringLiteral("v"), batch.baseVersion + 1},
-                              {QStringLiteral("n"), node},
-                              {QStringLiteral("t"), QString::number(batch.token)},
-                              {QStringLiteral("c"), changes}};
-    QList<QByteArray> arguments{"EVAL",
-                                QStateSyncRedisScripts::Submit,
-                                "2",
-                                key("state:", batch.identifier),
-                                key("value:", batch.identifier),
-                                number(batch.baseVersion),
-                                number(batch.baseVersion + batch.changes.size()),
-                                "token:" + node.toUtf8(),
-                                QByteArray::number(batch.token),
-                                key("changes:", batch.identifier),
-                                QStateSyncProtocol::toJson(message),
-                                number(batch.touched.size())};
-    for (auto it = batch.touched.constBegin(); it != batch.touched.constEnd(); ++it) {
-        arguments.append(it.key().toUtf8());
-        arguments.append(QStateSyncProtocol::toJson(it.value()));
-    }
-    for (const QString &removed : batch.removedKeys)
-        arguments.append(removed.toUtf8());
-    const QString identifier = batch.identifier;
-    const quint64 token = batch.token;
-    const auto answer = [this, identifier, token](const QStateSyncRedisReply &reply) {
-        if (!submitted)
-            return;
-        if (reply.type == QStateSyncRedisReply::None) {
-            submitted(identifier, token, SubmitResult::Unknown, 0);
-            return;
-        }
-        if (reply.type != QStateSyncRedisReply::Array || reply.elements.size() < 2) {
-            // A script error: Redis refused, nothing was applied.
-            reportError(QStringLiteral("Redis refused changes to state %1: %2")
-                                .arg(identifier, reply.errorText()));
-            submitted(identifier, token, SubmitResult::Gone, -1);
-            return;
-        }
-        const qint64 status = reply.elements[0].integer;
-        const qint64 version = reply.elements[1].integer;
-        submitted(identifier, token,
-                  status == 1           ? SubmitResult::Applied
-                          : status == 0 ? SubmitResult::Conflict
-                                        : SubmitResult::Gone,
-                  version);
-    };
-    if (commands && commands->isConnected() && commands->command(arguments, answer))
         return;
-    // Not sent: the node learns so from the event loop, not from inside this call.
-    QMetaObject::invokeMethod(
-            q,
-            [this, identifier, token] {
-                if (submitted)
-                    submitted(identifier, token, SubmitResult::Unknown, 0);
-            },
-            Qt::QueuedConnection);
-}
-
-int QStateSyncRedisStoragePrivate::countClients(const QString &identifier, int ownCount)
-{
-    const QStateSyncRedisReply reply = blocking.command(
-            {"EVAL", QStateSyncRedisScripts::CountClients, "1", key("clients:", identifier),
-             key("node:"), node.toUtf8(), number(ownCount)});
-    if (reply.type != QStateSyncRedisReply::Integer) {
-        reportError(QStringLiteral("Cannot count the clients of state %1 in Redis: %2")
-                            .arg(identifier, reply.errorText()));
-        return -1;
+    // A Redis that keeps the connection but does not answer (stopped, or a network that
+    // drops everything) is found here: the last renewal is still unanswered.
+    if (!livenessAnswered) {
+        connectionLost(QStringLiteral("Redis did not answer for %1 ms").arg(LivenessRenewal));
+        return;
     }
-    return int(reply.integer);
+    livenessAnswered = false;
+    const QPointer<QObject> guard(q);
+    commands->command({"SET", key("node:", node), "1", "PX", QStateSyncRedis::number(LivenessTime)},
+                      [this, guard](const QStateSyncRedisReply &reply) {
+                          if (guard && reply.type != QStateSyncRedisReply::None)
+                              livenessAnswered = true;
+                      });
 }

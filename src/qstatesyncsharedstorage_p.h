@@ -34,7 +34,7 @@ struct QStateSyncSharedBatch
 {
     QString identifier;
     qint64 baseVersion = 0;
-    quint64 token = 0; // unique per node: tells the node its own batches
+    quint64 token = 0; // set by submit(): unique per node, tells the node its own batches
     QList<QStateSyncSharedChange> changes;
     // The state's top-level values the batch touched, as they are after it; an undefined
     // value: the key went.
@@ -65,10 +65,12 @@ public:
                                      QStateSyncStoredState *existing)
             = 0;
     // Removes the state unless another node did first; with dueAt (milliseconds since the
-    // epoch), only if its ttl deadline is at or before it. True: this node removed it,
-    // and the other nodes hear of it (removedElsewhere).
-    virtual bool removeState(const QString &identifier, QStateSync::RemovalReason reason,
-                             qint64 dueAt = 0)
+    // epoch), only if its ttl deadline is at or before it. Removed: this node removed it,
+    // and the other nodes hear of it (removedElsewhere); Absent: it was gone already;
+    // NotDue: its ttl deadline is later; Failed: Redis could not be asked (errorString).
+    enum class RemoveResult { Removed, Absent, NotDue, Failed };
+    virtual RemoveResult removeState(const QString &identifier, QStateSync::RemovalReason reason,
+                                     qint64 dueAt = 0)
             = 0;
 
     // Starts hearing the state's changes, then reads its value: synced() follows.
@@ -76,7 +78,8 @@ public:
     virtual void unfollow(const QString &identifier) = 0;
     // Reads the state's value and version again: synced() follows.
     virtual void resync(const QString &identifier) = 0;
-    virtual void submit(const QStateSyncSharedBatch &batch) = 0;
+    // Sends the batch; returns its token (submitted() names it).
+    virtual quint64 submit(const QStateSyncSharedBatch &batch) = 0;
     // Records that ownCount of this node's clients joined the state, and returns how many
     // joined it on all the nodes that are alive, or -1 when Redis cannot tell. Blocks:
     // kept for the states that can self-destruct.
@@ -93,7 +96,8 @@ public:
                        quint64 token)>
             published;
     // The answer to submit(): applied, or the state had moved on to currentVersion (or is
-    // gone: currentVersion -1). unknown: the connection was lost before the answer.
+    // gone: currentVersion -1). Unknown: no answer (the connection was lost, Redis failed,
+    // or a read fenced the batch off); the next read of the state tells.
     enum class SubmitResult { Applied, Conflict, Gone, Unknown };
     std::function<void(const QString &identifier, quint64 token, SubmitResult result,
                        qint64 currentVersion)>
