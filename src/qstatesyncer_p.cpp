@@ -220,6 +220,16 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
         sendStateNotFound(connection, stateIdentifier);
         return;
     }
+    if (state->restored) {
+        // Its join filter and hooks are the application's code, which comes back with
+        // createState(): without them nobody may join, and nobody learns it exists.
+        qCInfo(lcStateSyncServer).noquote()
+                << "client" << connection->peerDescription() << "asked to join state"
+                << loggable(stateIdentifier)
+                << "which was brought back from storage but not created again: refused";
+        sendStateNotFound(connection, stateIdentifier);
+        return;
+    }
     // A client already joined asks again to resync: it was let in, so it needs no new
     // permission (a refusal now would leave it joined on the server but not in its copy).
     if (connection->joinedState() == stateIdentifier) {

@@ -60,6 +60,11 @@ public:
                      const QJsonObject &notified);
     void storeState(const QStateSyncServerState &state);
     void releaseChanges(quint64 storedSequence);
+    // The changes still held once the storage closed were not stored: their senders are
+    // told, and each state goes back to what its clients were shown.
+    void failHeldChanges();
+    // False, with the sender told (storage_failed), while the storage cannot take more.
+    bool storageAccepts(const QStateSyncServerState &state, const QStateSyncChange &change);
     void restoreState(const QStateSyncStoredState &stored);
     // (Re)starts the timer that removes the state at its ttl deadline.
     void startTtl(const std::shared_ptr<QStateSyncServerState> &state);
@@ -100,6 +105,7 @@ public:
         qint64 versionAfter = 0;
     };
     std::deque<HeldChange> heldChanges;
+    QStateSyncLogThrottle storageRefusalLog;
 
     // Totals since the server was created, for monitoring.
     struct Counters

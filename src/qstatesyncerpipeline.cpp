@@ -218,6 +218,8 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
                 QStringLiteral("The update nests deeper than %1 levels").arg(maxNestingDepth - 2));
         return;
     }
+    if (!storageAccepts(state, change))
+        return;
     // Held until stored: clients go on seeing the value from before (a copy that shares
     // the data until the value changes).
     std::optional<QStateSyncServerState::Published> shown;
