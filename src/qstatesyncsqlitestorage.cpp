@@ -38,8 +38,9 @@ constexpr auto FailureLogInterval = 10s;
     as soon as the storage is set: QStateSyncer::stateCreated() is emitted for each. Hooks,
     join filters and interceptors are code, not data: call QStateSyncer::createState() again
     with the same identifier and its options take effect, while the value and version stay
-    those stored. A state that was not created again keeps its merge mode and ttl, without
-    hooks.
+    those stored. A state that was not created again keeps its value, merge mode and ttl,
+    but is closed to clients: a join is answered \c state_not_found until createState()
+    takes it over (see QStateSyncer::setStorage()).
 
     \section1 Durability
 
