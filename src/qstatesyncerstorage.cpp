@@ -12,11 +12,8 @@
 #include "qstatesyncstorage.h"
 #include "qstatesyncstorage_p.h"
 
-#include <QtCore/qset.h>
-
 #include <QtCore/qdatetime.h>
-
-#include <limits>
+#include <QtCore/qset.h>
 
 namespace {
 // A state's whole value is stored again after this many changes, so that a restart
@@ -256,6 +253,8 @@ void QStateSyncerPrivate::failHeldChanges()
             state->resetValue(shown.value, shown.version);
             state->heldChanges = 0;
         }
+        // Counted as applied when it was: it was not, in the end.
+        --counters.updatesApplied;
         ++counters.updatesRefused;
         if (QStateSyncConnection *sender = held.change.sender) {
             sender->send(QStateSyncProtocol::encodeError(
