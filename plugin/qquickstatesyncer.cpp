@@ -421,7 +421,8 @@ void QQuickStateSyncer::classBegin() { }
     StateSyncSqliteStorage; \c null (the default) keeps them in memory. Set it in the
     declaration: the stored states come back before the declared ones are created, and a
     declared state that was stored keeps its stored value and version. Once the server has
-    states, another storage is refused (errorString says so). See QStateSyncer::setStorage().
+    states, another storage is refused (errorString says so) and the property keeps the
+    storage the server uses. See QStateSyncer::setStorage().
 
     \code
     StateSyncer {
@@ -443,10 +444,12 @@ void QQuickStateSyncer::setStorage(QStateSyncStorage *storage)
 {
     if (m_storage == storage)
         return;
+    const QStateSyncStorage *before = m_storage;
     m_storage = storage;
     if (m_complete)
         applyStorage();
-    Q_EMIT storageChanged();
+    if (m_storage != before)
+        Q_EMIT storageChanged();
 }
 
 void QQuickStateSyncer::applyStorage()
@@ -458,13 +461,18 @@ void QQuickStateSyncer::applyStorage()
                     ? QStringLiteral("Cannot use the storage: %1").arg(m_storage->errorString())
                     : QStringLiteral(
                             "Cannot use the storage: set it before the server has states"));
+    // The property names the storage the server uses, not one it refused.
+    m_storage = m_syncer.storage();
 }
 
 void QQuickStateSyncer::componentComplete()
 {
     m_complete = true;
-    if (m_storage)
+    if (m_storage) {
         applyStorage();
+        if (!m_storage)
+            Q_EMIT storageChanged();
+    }
     for (QQuickStateSyncState *state : std::as_const(m_states))
         state->createOn(&m_syncer);
     updateListening();

@@ -222,6 +222,16 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
         sendStateNotFound(connection, stateIdentifier);
         return;
     }
+    if (state->restored) {
+        // Its join filter and hooks are the application's code, which comes back with
+        // createState(): without them nobody may join, and nobody learns it exists.
+        qCInfo(lcStateSyncServer).noquote()
+                << "client" << connection->peerDescription() << "asked to join state"
+                << loggable(stateIdentifier)
+                << "which was brought back from storage but not created again: refused";
+        sendStateNotFound(connection, stateIdentifier);
+        return;
+    }
     if (sharedStorage() && !state->synced) {
         // In a cluster: joined once this node has the state's current value.
         connection->awaitedState = stateIdentifier;
@@ -458,6 +468,26 @@ QString QStateSyncerPrivate::createState(const QStateSyncStateOptions &options)
             return QString();
         // Brought back by the storage: the application's options (hooks, filters, merge
         // mode) take effect; the stored value, version and ttl deadline stay.
+        if (QStateSyncSharedStorage *shared = sharedStorage()) {
+            // In a cluster every node merges with the mode the state was created with.
+            QStateSyncStoredState current;
+            if (!existing->synced && !shared->readState(identifier, &current))
+                return QString();
+            const QStateSync::MergeMode clusterMode
+                    = existing->synced ? existing->options.mergeMode() : current.mergeMode;
+            existing->restored = false;
+            existing->options = options;
+            existing->options.setMergeMode(clusterMode);
+            if (!existing->synced) {
+                existing->replaceValue(current.value);
+                existing->version = current.version;
+            }
+            if (options.mergeMode() != existing->options.mergeMode())
+                qCWarning(lcStateSyncStorage).noquote()
+                        << "state" << loggable(identifier) << "keeps the merge mode the cluster"
+                        << "created it with, not the one asked for";
+            return identifier;
+        }
         existing->restored = false;
         const bool modeChanged = existing->options.mergeMode() != options.mergeMode();
         existing->options = options;
@@ -539,7 +569,14 @@ bool QStateSyncerPrivate::createSharedState(QStateSyncServerState &state,
     case QStateSyncSharedStorage::CreateResult::Exists:
         break;
     }
-    // Another node created it first: this one takes it as it is, with its own hooks.
+    // Another node created it first: this one takes it as it is, with its own hooks, and
+    // merges with the mode it was created with, as every node does.
+    if (existing.mergeMode != state.options.mergeMode()) {
+        qCWarning(lcStateSyncStorage).noquote()
+                << "state" << loggable(state.identifier) << "keeps the merge mode the cluster"
+                << "created it with, not the one asked for";
+        state.options.setMergeMode(existing.mergeMode);
+    }
     state.replaceValue(existing.value);
     state.version = existing.version;
     state.createdAt = QDateTime::fromMSecsSinceEpoch(existing.createdAt, Qt::UTC);

@@ -63,10 +63,20 @@ public:
                      const QJsonObject &notified);
     void storeState(const QStateSyncServerState &state);
     void releaseChanges(quint64 storedSequence);
+    // The changes still held once the storage closed were not stored: their senders are
+    // told, and each state goes back to what its clients were shown.
+    void failHeldChanges();
+    // False, with the sender told (storage_failed), while the storage cannot take more.
+    bool storageAccepts(const QStateSyncServerState &state, const QStateSyncChange &change);
     void restoreState(const QStateSyncStoredState &stored);
     // Cluster (qstatesyncercluster.cpp): with a shared storage, the nodes apply the changes
     // it publishes, in its order.
     QStateSyncSharedStorage *sharedStorage() const;
+    // Detaching a shared storage: its callbacks end (unless it is gone already), batches
+    // in flight go back to wait.
+    void releaseShared(QStateSyncSharedStorage *shared);
+    // Then (or once it is destroyed) what waited for the cluster goes on in memory.
+    void resumeReleasedStates();
     void attachShared(QStateSyncSharedStorage *shared);
     // Starts following the state; joins and changes wait until it is synced.
     void followState(QStateSyncServerState &state);
@@ -122,6 +132,7 @@ public:
         qint64 versionAfter = 0;
     };
     std::deque<HeldChange> heldChanges;
+    QStateSyncLogThrottle storageRefusalLog;
 
     // Totals since the server was created, for monitoring.
     struct Counters

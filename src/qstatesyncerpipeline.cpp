@@ -223,6 +223,8 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
                 QStringLiteral("The update nests deeper than %1 levels").arg(maxNestingDepth - 2));
         return;
     }
+    if (!storageAccepts(state, change))
+        return;
     if (sharedStorage()) {
         // Merged on the current value and applied by the shared storage, in its order.
         state.outgoing.push_back(change);

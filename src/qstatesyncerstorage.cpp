@@ -14,8 +14,7 @@
 #include "qstatesyncstorage_p.h"
 
 #include <QtCore/qdatetime.h>
-
-#include <limits>
+#include <QtCore/qset.h>
 
 namespace {
 // A state's whole value is stored again after this many changes, so that a restart
@@ -39,13 +38,30 @@ constexpr int ChangesPerSnapshot = 1000;
     QStateSyncStorage::errorString() says why).
 
     The states the storage holds come back at once, with their values, versions and ttl
-    deadlines: stateCreated() is emitted for each. createState() with the identifier of a
-    state brought back gives it the options passed (hooks, filters, merge mode) and keeps
-    its value and version.
+    deadlines: stateCreated() is emitted for each, and stateIdentifiers(), valueOfState()
+    and the server-side changes see them. createState() with the identifier of a state
+    brought back gives it the options passed (hooks, join filters, interceptors, merge
+    mode) and keeps its value and version.
+
+    A state brought back is closed to clients until createState() takes it over: a client
+    that asks to join it is answered \c state_not_found, as for a state that does not
+    exist. Its rules are code, which the storage cannot keep; a state served without them
+    would let in whoever the application meant to keep out. A state the application no
+    longer creates stays closed, and stored, until removeState() removes it (or its ttl
+    ends).
 
     From then on every state created, every change applied and every state removed is
-    stored. The server does not own \a storage. A storage that is replaced, or destroyed
-    while in use, first stores everything it was given.
+    stored. The server does not own \a storage, which must live in the server's thread
+    when it is set, and be destroyed in the server's thread (or after it was detached);
+    the storage reports what it stored to the server's thread, also after the server moved
+    to another one. A storage that is replaced, or destroyed while in use, first stores
+    everything it was given; a change held until it is stored (Durable mode) that it
+    could not store by then is refused to its sender with QStateSync::Error::StorageFailed
+    and taken back from the state.
+
+    While the storage has more writes waiting than it allows (for example
+    QStateSyncSqliteStorage::maxPendingWrites while the disk fails), new changes are
+    refused with QStateSync::Error::StorageFailed.
 
     \sa storage(), QStateSyncStorage
 */
@@ -85,17 +101,29 @@ bool QStateSyncerPrivate::setStorage(QStateSyncStorage *newStorage)
         }
     }
     QList<QStateSyncStoredState> stored;
-    if (newStorage && !QStateSyncStoragePrivate::get(newStorage)->open(&stored))
-        return false;
+    if (newStorage) {
+        QStateSyncStoragePrivate *backend = QStateSyncStoragePrivate::get(newStorage);
+        // What the storage reports comes to the server's thread, wherever that is then.
+        backend->context = q;
+        if (!backend->open(&stored)) {
+            backend->context = nullptr;
+            return false;
+        }
+    }
     detachStorage();
     if (newStorage) {
         QStateSyncStoragePrivate *backend = QStateSyncStoragePrivate::get(newStorage);
         storage = newStorage;
         backend->attached = true;
         backend->committed = [this](quint64 sequence) { releaseChanges(sequence); };
-        storageDestroyed = QObject::connect(newStorage, &QObject::destroyed, q, [this] {
-            // The storage stored everything before it went: show what it held.
-            releaseChanges(std::numeric_limits<quint64>::max());
+        const bool shared = backend->shared();
+        storageDestroyed = QObject::connect(newStorage, &QObject::destroyed, q, [this, shared] {
+            // Its destructor reported what the last write stored: the rest is lost.
+            failHeldChanges();
+            // A shared storage ended its callbacks before it went.
+            if (shared)
+                releaseShared(nullptr);
+            resumeReleasedStates();
             storage = nullptr;
             Q_EMIT q->storageChanged();
         });
@@ -111,6 +139,58 @@ bool QStateSyncerPrivate::setStorage(QStateSyncStorage *newStorage)
     return true;
 }
 
+void QStateSyncerPrivate::releaseShared(QStateSyncSharedStorage *shared)
+{
+    if (shared) {
+        shared->synced = nullptr;
+        shared->published = nullptr;
+        shared->submitted = nullptr;
+        shared->createdElsewhere = nullptr;
+        shared->removedElsewhere = nullptr;
+        shared->reconnected = nullptr;
+    }
+    for (const auto &state : std::as_const(states)) {
+        state->following = false;
+        state->early.clear();
+        state->awaitedVersion = 0;
+        // What the cluster did not answer yet is applied here instead.
+        if (state->inFlight) {
+            std::vector<QStateSyncChange> changes = std::move(state->inFlight->changes);
+            state->inFlight.reset();
+            for (auto it = changes.rbegin(); it != changes.rend(); ++it)
+                state->outgoing.push_front(std::move(*it));
+        }
+    }
+}
+
+void QStateSyncerPrivate::resumeReleasedStates()
+{
+    // Without a shared storage every state is current as it is: what waited for a
+    // cluster (changes, joins, queues) goes on in memory.
+    const QList<std::shared_ptr<QStateSyncServerState>> all = states.values();
+    for (const auto &state : all) {
+        if (state->removed
+            || (state->synced && state->outgoing.empty() && state->waitingJoins.isEmpty()))
+            continue;
+        state->synced = true;
+        while (!state->outgoing.empty() && !state->removed) {
+            const QStateSyncChange change = std::move(state->outgoing.front());
+            state->outgoing.pop_front();
+            applyChange(*state, change);
+        }
+        const QList<QPointer<QStateSyncConnection>> joins = std::exchange(state->waitingJoins, {});
+        for (const QPointer<QStateSyncConnection> &connection : joins) {
+            if (connection && !connection->isGone()
+                && connection->awaitedState == state->identifier) {
+                connection->awaitedState.clear();
+                handleJoin(connection, state->identifier);
+            }
+        }
+        if (!state->removed)
+            processQueue(state);
+    }
+}
+
 void QStateSyncerPrivate::detachStorage()
 {
     QStateSyncStorage *old = storage;
@@ -119,40 +199,15 @@ void QStateSyncerPrivate::detachStorage()
     QObject::disconnect(storageDestroyed);
     storage = nullptr;
     QStateSyncStoragePrivate *backend = QStateSyncStoragePrivate::get(old);
-    if (QStateSyncSharedStorage *shared = backend->shared()) {
-        // The states stay, in memory only, as this node last knew them.
-        shared->synced = nullptr;
-        shared->published = nullptr;
-        shared->submitted = nullptr;
-        shared->createdElsewhere = nullptr;
-        shared->removedElsewhere = nullptr;
-        shared->reconnected = nullptr;
-        for (const auto &state : std::as_const(states)) {
-            state->following = false;
-            state->synced = false;
-            state->early.clear();
-            state->awaitedVersion = 0;
-            if (state->inFlight) {
-                std::vector<QStateSyncChange> changes = std::move(state->inFlight->changes);
-                state->inFlight.reset();
-                for (auto it = changes.rbegin(); it != changes.rend(); ++it)
-                    state->outgoing.push_front(std::move(*it));
-            }
-        }
-    }
-    backend->close();
+    if (QStateSyncSharedStorage *shared = backend->shared())
+        releaseShared(shared);
+    const quint64 stored = backend->close();
     backend->committed = nullptr;
+    backend->context = nullptr;
     backend->attached = false;
-    // Stored by close(): nothing is held any more.
-    releaseChanges(std::numeric_limits<quint64>::max());
-    // Changes that waited for the shared storage are applied here, in memory.
-    for (const auto &state : std::as_const(states)) {
-        while (!state->outgoing.empty() && !state->removed) {
-            const QStateSyncChange change = std::move(state->outgoing.front());
-            state->outgoing.pop_front();
-            applyChange(*state, change);
-        }
-    }
+    releaseChanges(stored);
+    failHeldChanges();
+    resumeReleasedStates();
     Q_EMIT old->attachedChanged();
 }
 
@@ -172,12 +227,18 @@ void QStateSyncerPrivate::restoreState(const QStateSyncStoredState &stored)
     QStateSyncStateOptions options;
     options.setIdentifier(stored.identifier);
     options.setMergeMode(stored.mergeMode);
-    options.setInitialValue(stored.value);
     auto state = std::make_shared<QStateSyncServerState>(stored.identifier, options);
-    state->version = stored.version;
+    state->resetValue(stored.value, stored.version);
     state->createdAt = QDateTime::fromMSecsSinceEpoch(stored.createdAt, Qt::UTC);
     state->ttlDeadline = stored.ttlDeadline;
     state->restored = true;
+    // The changes replayed count towards the next snapshot, so that the changes stored
+    // per state stay bounded however often the server restarts.
+    state->changesSinceSnapshot = stored.replayedChanges;
+    if (state->changesSinceSnapshot >= ChangesPerSnapshot) {
+        state->changesSinceSnapshot = 0;
+        storageBackend()->saveSnapshot(state->identifier, state->value, state->version);
+    }
     startTtl(state);
     states.insert(stored.identifier, state);
     qCDebug(lcStateSyncStorage).noquote()
@@ -236,4 +297,66 @@ void QStateSyncerPrivate::releaseChanges(quint64 storedSequence)
                          held.change.sender, held.change.requestId);
         Q_EMIT q->stateUpdated(state->identifier, held.notified, held.versionAfter);
     }
+}
+
+void QStateSyncerPrivate::failHeldChanges()
+{
+    if (heldChanges.empty())
+        return;
+    const std::deque<HeldChange> failed = std::exchange(heldChanges, {});
+    // Nobody was shown them: each state goes back to what its clients were shown.
+    QSet<QStateSyncServerState *> rolledBack;
+    for (const HeldChange &held : failed) {
+        const auto state = held.state.lock();
+        if (!state || state->removed)
+            continue;
+        if (!rolledBack.contains(state.get()) && state->published) {
+            rolledBack.insert(state.get());
+            const QStateSyncServerState::Published shown = *std::exchange(state->published, {});
+            state->resetValue(shown.value, shown.version);
+            state->heldChanges = 0;
+        }
+        // Counted as applied when it was: it was not, in the end.
+        --counters.updatesApplied;
+        ++counters.updatesRefused;
+        if (QStateSyncConnection *sender = held.change.sender) {
+            sender->send(QStateSyncProtocol::encodeError(
+                    QStateSyncProtocol::MessageType::StateUpdateFailed,
+                    QStateSync::Error::StorageFailed,
+                    QStringLiteral("The change could not be stored, and was not applied"),
+                    held.change.requestId));
+        }
+    }
+    qCWarning(lcStateSyncStorage).noquote()
+            << failed.size() << "changes could not be stored before the storage closed; their"
+            << "senders were told (storage_failed) and the states show what they showed before";
+}
+
+bool QStateSyncerPrivate::storageAccepts(const QStateSyncServerState &state,
+                                         const QStateSyncChange &change)
+{
+    const QStateSyncStoragePrivate *backend = storageBackend();
+    QString reason;
+    if (!backend || backend->acceptsChanges(&reason))
+        return true;
+    ++counters.updatesRefused;
+    // While the disk fails every change is refused: one line a second says so.
+    quint64 heldBack = 0;
+    if (storageRefusalLog.allow(&heldBack)) {
+        qCWarning(lcStateSyncStorage).noquote().nospace()
+                << "refused a change to state " << loggable(state.identifier)
+                << (change.sender ? QStringLiteral(" from ") + change.sender->peerDescription()
+                                  : QString())
+                << ": storage_failed: " << reason
+                << (heldBack ? QStringLiteral(" (and %1 more since the last line)").arg(heldBack)
+                             : QString());
+    }
+    if (change.sender) {
+        change.sender->send(QStateSyncProtocol::encodeError(
+                QStateSyncProtocol::MessageType::StateUpdateFailed,
+                QStateSync::Error::StorageFailed,
+                QStringLiteral("The server cannot store changes now; try again later"),
+                change.requestId));
+    }
+    return false;
 }

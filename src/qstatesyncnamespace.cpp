@@ -59,6 +59,9 @@
         value once it has rejoined. Wire code: \c connection_lost.
     \value QueueFull The client was not connected and its queue of updates waiting to be
         sent was full; the update was not queued. Wire code: \c queue_full.
+    \value StorageFailed The server's storage could not store the change, or has more
+        writes waiting than it allows (its disk fails); the change was not applied. Wire
+        code: \c storage_failed.
     \value UnknownError A peer reported a code this version does not know. Wire code:
         \c unknown_error.
 */
@@ -93,7 +96,7 @@ struct ErrorName
     const char *code;
 };
 
-constexpr std::array<ErrorName, 23> errorNames{{
+constexpr std::array<ErrorName, 24> errorNames{{
         {Error::NoError, "ok"},
         {Error::InvalidJson, "invalid_json"},
         {Error::InvalidMessage, "invalid_message"},
@@ -116,6 +119,7 @@ constexpr std::array<ErrorName, 23> errorNames{{
         {Error::StateFull, "state_full"},
         {Error::ConnectionLost, "connection_lost"},
         {Error::QueueFull, "queue_full"},
+        {Error::StorageFailed, "storage_failed"},
         {Error::UnknownError, "unknown_error"},
 }};
 } // namespace

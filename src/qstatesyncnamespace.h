@@ -35,6 +35,7 @@ enum class Error {
     StateFull,
     ConnectionLost,
     QueueFull,
+    StorageFailed,
     UnknownError
 };
 Q_ENUM_NS(Error)

@@ -72,24 +72,24 @@ void QStateSyncRedisStoragePrivate::listStates()
     if (!commands || !commands->isConnected())
         return;
     const QPointer<QObject> guard(q);
-    commands->command({"EVAL", QStateSyncRedisScripts::Load, "1", key("states"), key("state:")},
-                      [this, guard](const QStateSyncRedisReply &reply) {
-                          if (!guard || reply.type == QStateSyncRedisReply::None)
-                              return; // listed again once reconnected
-                          if (reply.type != QStateSyncRedisReply::Array) {
-                              reportError(QStringLiteral("Cannot list the states in Redis: %1")
-                                                  .arg(reply.errorText()));
-                              QTimer::singleShot(MostRetryDelay, q, [this] { listStates(); });
-                              return;
-                          }
-                          for (size_t i = 0; i + 1 < reply.elements.size() && createdElsewhere;
-                               i += 2) {
-                              QStateSyncStoredState state;
-                              if (readState(QString::fromUtf8(reply.elements[i].string),
-                                            reply.elements[i + 1], nullptr, &state))
-                                  createdElsewhere(state);
-                          }
-                      });
+    commands->command(
+            {"EVAL", QStateSyncRedisScripts::Load, "1", key("states"), key("state:")},
+            [this, guard](const QStateSyncRedisReply &reply) {
+                if (!guard || reply.type == QStateSyncRedisReply::None)
+                    return; // listed again once reconnected
+                if (reply.type != QStateSyncRedisReply::Array) {
+                    reportError(QStringLiteral("Cannot list the states in Redis: %1")
+                                        .arg(reply.errorText()));
+                    QTimer::singleShot(MostRetryDelay, q, [this] { listStates(); });
+                    return;
+                }
+                for (size_t i = 0; i + 1 < reply.elements.size() && createdElsewhere; i += 2) {
+                    QStateSyncStoredState state;
+                    if (QStateSyncRedis::readState(QString::fromUtf8(reply.elements[i].string),
+                                                   reply.elements[i + 1], nullptr, &state))
+                        createdElsewhere(state);
+                }
+            });
 }
 
 void QStateSyncRedisStoragePrivate::received(const QByteArray &channel, const QByteArray &message)
@@ -175,7 +175,8 @@ QStateSyncRedisStoragePrivate::createState(const QStateSyncStoredState &state,
     if (reply.elements[0].integer == 1)
         return CreateResult::Created;
     if (reply.elements.size() < 3
-        || !readState(state.identifier, reply.elements[1], &reply.elements[2], existing)) {
+        || !QStateSyncRedis::readState(state.identifier, reply.elements[1], &reply.elements[2],
+                                       existing)) {
         reportError(QStringLiteral("Redis holds state %1 in a form this node cannot read")
                             .arg(state.identifier));
         return CreateResult::Failed;
@@ -208,6 +209,31 @@ QStateSyncRedisStoragePrivate::removeState(const QString &identifier,
     default:
         return RemoveResult::Absent;
     }
+}
+
+bool QStateSyncRedisStoragePrivate::readState(const QString &identifier,
+                                              QStateSyncStoredState *state)
+{
+    // Fence 0: a read for the application, which fences off no batch.
+    const QStateSyncRedisReply reply = blocking.command(
+            {"EVAL", QStateSyncRedisScripts::Fetch, "2", key("state:", identifier),
+             key("value:", identifier), "token:" + node.toUtf8(), "0"});
+    if (reply.type != QStateSyncRedisReply::Array || reply.elements.empty()) {
+        reportError(QStringLiteral("Cannot read state %1 from Redis: %2")
+                            .arg(identifier, reply.errorText()));
+        return false;
+    }
+    if (reply.elements[0].integer != 1) {
+        reportError(QStringLiteral("Redis no longer has state %1").arg(identifier));
+        return false;
+    }
+    if (reply.elements.size() < 3
+        || !QStateSyncRedis::readState(identifier, reply.elements[1], &reply.elements[2], state)) {
+        reportError(QStringLiteral("Redis holds state %1 in a form this node cannot read")
+                            .arg(identifier));
+        return false;
+    }
+    return true;
 }
 
 void QStateSyncRedisStoragePrivate::follow(const QString &identifier)
@@ -270,8 +296,8 @@ void QStateSyncRedisStoragePrivate::fetch(const QString &identifier)
                 if (reply.type != QStateSyncRedisReply::Array || reply.elements.empty()
                     || (reply.elements[0].integer == 1
                         && (reply.elements.size() < 3
-                            || !readState(identifier, reply.elements[1], &reply.elements[2], &state,
-                                          &token)))) {
+                            || !QStateSyncRedis::readState(identifier, reply.elements[1],
+                                                           &reply.elements[2], &state, &token)))) {
                     // Redis loading its data, busy with a script, out of memory: try again.
                     // One line per streak of failures.
                     if (fetchFailures.value(identifier) == 0)

@@ -12,6 +12,7 @@
 #include <QtCore/quuid.h>
 
 #include <algorithm>
+#include <limits>
 
 using namespace QStateSyncRedis;
 
@@ -120,7 +121,15 @@ QStateSyncRedisStorage::QStateSyncRedisStorage(QObject *parent)
 */
 QStateSyncRedisStorage::~QStateSyncRedisStorage()
 {
-    d_func()->close();
+    auto *d = d_func();
+    // The server hears of the end from destroyed(): nothing calls it back from here on.
+    d->synced = nullptr;
+    d->published = nullptr;
+    d->submitted = nullptr;
+    d->createdElsewhere = nullptr;
+    d->removedElsewhere = nullptr;
+    d->reconnected = nullptr;
+    d->close();
 }
 
 QStateSyncRedisStoragePrivate *QStateSyncRedisStorage::d_func() const
@@ -240,7 +249,7 @@ bool QStateSyncRedisStoragePrivate::open(QList<QStateSyncStoredState> *states)
     for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
         QStateSyncStoredState state;
         const QString identifier = QString::fromUtf8(reply.elements[i].string);
-        if (readState(identifier, reply.elements[i + 1], nullptr, &state))
+        if (QStateSyncRedis::readState(identifier, reply.elements[i + 1], nullptr, &state))
             states->append(state);
         else
             qCWarning(lcStateSyncStorage).noquote()
@@ -273,10 +282,11 @@ bool QStateSyncRedisStoragePrivate::open(QList<QStateSyncStoredState> *states)
     return true;
 }
 
-void QStateSyncRedisStoragePrivate::close()
+quint64 QStateSyncRedisStoragePrivate::close()
 {
+    constexpr quint64 everything = std::numeric_limits<quint64>::max();
     if (!opened)
-        return;
+        return everything;
     opened = false;
     reconnectTimer->stop();
     livenessTimer->stop();
@@ -292,6 +302,7 @@ void QStateSyncRedisStoragePrivate::close()
     fetchFences.clear();
     dropConnections();
     setConnected(false);
+    return everything;
 }
 
 void QStateSyncRedisStoragePrivate::dropConnections()

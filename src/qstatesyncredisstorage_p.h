@@ -63,7 +63,8 @@ public:
 
     // QStateSyncStoragePrivate
     bool open(QList<QStateSyncStoredState> *states) override;
-    void close() override;
+    // Nothing is ever held back: everything counts as stored.
+    quint64 close() override;
     bool holdsChanges() const override { return false; }
     quint64 saveState(const QStateSyncStoredState &) override { return 0; }
     quint64 removeState(const QString &) override { return 0; }
@@ -81,6 +82,7 @@ public:
                              QStateSyncStoredState *existing) override;
     RemoveResult removeState(const QString &identifier, QStateSync::RemovalReason reason,
                              qint64 dueAt) override;
+    bool readState(const QString &identifier, QStateSyncStoredState *state) override;
     void follow(const QString &identifier) override;
     void unfollow(const QString &identifier) override;
     void resync(const QString &identifier) override;

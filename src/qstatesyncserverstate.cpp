@@ -41,6 +41,13 @@ qint64 keySize(const QString &key)
 }
 } // namespace
 
+void QStateSyncServerState::resetValue(const QJsonObject &newValue, qint64 newVersion)
+{
+    value = newValue;
+    version = newVersion;
+    measure();
+}
+
 void QStateSyncServerState::measure()
 {
     m_valueSizes.clear();

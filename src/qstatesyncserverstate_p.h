@@ -61,7 +61,8 @@ public:
     qint64 ttlDeadline = 0; // milliseconds since the epoch; 0: no ttl
 
     // With a storage: brought back from it and not yet created again by the application
-    // (createState() takes it over instead of failing).
+    // (createState() takes it over instead of failing). Until then no client may join it:
+    // the rules that guard it are the application's code, and come with createState().
     bool restored = false;
     // Changes stored since the last snapshot of the whole value.
     int changesSinceSnapshot = 0;
@@ -120,6 +121,9 @@ public:
                       qint64 maxSize, QString *failedKey);
     // The size of the value as compact JSON, in bytes.
     qint64 size() const;
+    // Replaces the value and the version (a state brought back from storage, or changes
+    // taken back).
+    void resetValue(const QJsonObject &newValue, qint64 newVersion);
 
     std::deque<QStateSyncChange> queue;
     QPointer<QStateSyncUpdateRequest> waitingFor;

@@ -73,6 +73,9 @@ public:
                                      qint64 dueAt = 0)
             = 0;
 
+    // Reads the state's value, version and options now (blocking). False when Redis
+    // cannot be asked or does not have the state (errorString says which).
+    virtual bool readState(const QString &identifier, QStateSyncStoredState *state) = 0;
     // Starts hearing the state's changes, then reads its value: synced() follows.
     virtual void follow(const QString &identifier) = 0;
     virtual void unfollow(const QString &identifier) = 0;

@@ -4,105 +4,25 @@
 #include "qstatesyncsqlitestorage.h"
 
 #include "qstatesynclogging_p.h"
-#include "qstatesyncmerge_p.h"
-#include "qstatesyncstorage_p.h"
+#include "qstatesyncsqlitestorage_p.h"
 
 #include <QtCore/qatomic.h>
-#include <QtCore/qdatetime.h>
 #include <QtCore/qdir.h>
 #include <QtCore/qfileinfo.h>
-#include <QtCore/qjsondocument.h>
-#include <QtCore/qlockfile.h>
-#include <QtCore/qpointer.h>
 #include <QtSql/qsqldatabase.h>
-#include <QtSql/qsqlerror.h>
-#include <QtSql/qsqlquery.h>
-
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <future>
-#include <mutex>
-#include <thread>
 
 using namespace std::chrono_literals;
 
 namespace {
 
-// Raised when the tables change shape; a file from a newer version is not opened.
-constexpr int SchemaVersion = 1;
 // A batch this long is written at once, without waiting out the commit interval.
 constexpr size_t LargeBatch = 20000;
 constexpr auto RetryDelay = 1s;
-
-QByteArray compact(const QJsonObject &object)
-{
-    return QJsonDocument(object).toJson(QJsonDocument::Compact);
-}
-
-QString describe(const QSqlError &error)
-{
-    return error.text().isEmpty() ? QStringLiteral("unknown error") : error.text();
-}
+// While writes fail, the error is logged when they start failing, and then at most once
+// in this long (each try still emits errorOccurred).
+constexpr auto FailureLogInterval = 10s;
 
 } // namespace
-
-class QStateSyncSqliteStoragePrivate : public QStateSyncStoragePrivate
-{
-public:
-    struct Write
-    {
-        enum Type { SaveState, RemoveState, Change, Snapshot };
-        Type type = Change;
-        quint64 sequence = 0;
-        QString identifier;
-        qint64 version = 0;
-        int kind = 0;
-        QJsonObject value; // the changes, the snapshot, or the saved state's value
-        int mergeMode = 0;
-        qint64 createdAt = 0;
-        qint64 ttlDeadline = 0;
-    };
-
-    bool open(QList<QStateSyncStoredState> *states) override;
-    void close() override;
-    bool holdsChanges() const override
-    {
-        return durability == QStateSyncSqliteStorage::Durability::Durable;
-    }
-    quint64 saveState(const QStateSyncStoredState &state) override;
-    quint64 removeState(const QString &identifier) override;
-    quint64 saveChange(const QString &identifier, qint64 version,
-                       QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes) override;
-    quint64 saveSnapshot(const QString &identifier, const QJsonObject &value,
-                         qint64 version) override;
-
-    quint64 enqueue(Write write);
-    // On the storage's own thread.
-    void run(std::promise<bool> opened, QList<QStateSyncStoredState> *states);
-    bool openDatabase(QSqlDatabase &database, QString *error);
-    bool load(QSqlDatabase &database, QList<QStateSyncStoredState> *states, QString *error);
-    bool writeBatch(QSqlDatabase &database, const std::deque<Write> &batch, QString *error);
-    void postError(const QString &message);
-    void postRecovered();
-    void postCommitted(quint64 sequence);
-
-    QString fileName;
-    QStateSyncSqliteStorage::Durability durability = QStateSyncSqliteStorage::Durability::Batched;
-    std::atomic<int> commitInterval{100};
-
-    std::mutex mutex;
-    std::condition_variable wake;
-    std::deque<Write> pending; // guarded by mutex
-    std::chrono::steady_clock::time_point firstPending; // guarded by mutex
-    bool stopping = false; // guarded by mutex
-    quint64 nextSequence = 1; // server thread only
-    std::thread worker;
-    QString openError;
-    // Held while attached: one process, one storage per file.
-    std::unique_ptr<QLockFile> lockFile;
-};
 
 /*!
     \class QStateSyncSqliteStorage
@@ -118,8 +38,9 @@ public:
     as soon as the storage is set: QStateSyncer::stateCreated() is emitted for each. Hooks,
     join filters and interceptors are code, not data: call QStateSyncer::createState() again
     with the same identifier and its options take effect, while the value and version stay
-    those stored. A state that was not created again keeps its merge mode and ttl, without
-    hooks.
+    those stored. A state that was not created again keeps its value, merge mode and ttl,
+    but is closed to clients: a join is answered \c state_not_found until createState()
+    takes it over (see QStateSyncer::setStorage()).
 
     \section1 Durability
 
@@ -134,8 +55,28 @@ public:
         joining client's snapshot) before it is on disk, with SQLite's \c synchronous set
         to \c FULL. Changes that arrive while a write waits for the disk are written
         together in the next one, so the throughput stays high; each change waits for
-        about one disk flush.
+        about one disk flush. Only changes are held: a state created or removed is shown
+        at once and stored with the writes around it.
     \endlist
+
+    \section1 When the disk fails
+
+    A write that fails (a full or read-only disk) is tried again every second until it is
+    stored, and nothing applied is dropped while the process lives. The first failure is
+    logged (category \c qstatesync.storage), later ones at most once every ten seconds
+    with a count; errorOccurred() is emitted at each try. While more than
+    maxPendingWrites writes wait, the server refuses new changes with
+    QStateSync::Error::StorageFailed. A storage that is detached or destroyed while the
+    disk still fails gives up after three tries: in Durable mode the changes it could not
+    store are refused to their senders (\c storage_failed) and taken back from the states.
+
+    \section1 The lock file
+
+    While attached, the storage holds an operating system lock (\c flock) on the file
+    named after fileName with \c .lock appended, so that one process (and one storage) at a
+    time uses the file. The lock ends with the process however it ends: a restarted
+    process finds its file free, even when it has the same process id as the one before
+    (as the first process of a container does).
 
     \sa QStateSyncStorage, QStateSyncer::setStorage()
 */
@@ -174,6 +115,17 @@ public:
 */
 
 /*!
+    \property QStateSyncSqliteStorage::maxPendingWrites
+    \brief the most writes that may wait to be stored before the server refuses changes.
+
+    Writes wait while the disk fails or is slower than the changes. Past this many, the
+    server refuses each new change (from a client or from the application) with
+    QStateSync::Error::StorageFailed and logs it, instead of holding more in memory; it
+    accepts changes again once the writes are stored. States created and removed are never
+    refused. The default is 100,000; 0 means no limit. It may change at any time.
+*/
+
+/*!
     Constructs a storage with \a parent, which needs a fileName before it is attached.
 */
 QStateSyncSqliteStorage::QStateSyncSqliteStorage(QObject *parent)
@@ -194,7 +146,7 @@ QStateSyncSqliteStorage::QStateSyncSqliteStorage(const QString &fileName, QObjec
 */
 QStateSyncSqliteStorage::~QStateSyncSqliteStorage()
 {
-    d_func()->close();
+    d_func()->closeAndReport();
 }
 
 QStateSyncSqliteStoragePrivate *QStateSyncSqliteStorage::d_func() const
@@ -247,10 +199,27 @@ void QStateSyncSqliteStorage::setCommitInterval(int milliseconds)
 {
     milliseconds = std::max(milliseconds, 0);
     auto *d = d_func();
-    if (d->commitInterval.exchange(milliseconds) == milliseconds)
-        return;
-    d->wake.notify_one();
+    {
+        // Under the lock: the worker cannot be between reading the interval and waiting.
+        std::lock_guard lock(d->mutex);
+        if (d->commitInterval.exchange(milliseconds) == milliseconds)
+            return;
+        d->wake.notify_one();
+    }
     Q_EMIT commitIntervalChanged();
+}
+
+int QStateSyncSqliteStorage::maxPendingWrites() const
+{
+    return d_func()->maxPendingWrites.load();
+}
+
+void QStateSyncSqliteStorage::setMaxPendingWrites(int writes)
+{
+    writes = std::max(writes, 0);
+    if (d_func()->maxPendingWrites.exchange(writes) == writes)
+        return;
+    Q_EMIT maxPendingWritesChanged();
 }
 
 bool QStateSyncSqliteStoragePrivate::open(QList<QStateSyncStoredState> *states)
@@ -266,19 +235,17 @@ bool QStateSyncSqliteStoragePrivate::open(QList<QStateSyncStoredState> *states)
         reportError(QStringLiteral("cannot create the directory %1").arg(info.absolutePath()));
         return false;
     }
-    lockFile = std::make_unique<QLockFile>(fileName + QStringLiteral(".lock"));
-    // Never taken from a running owner, however old; a dead owner's lock is taken over.
-    lockFile->setStaleLockTime(0);
-    if (!lockFile->tryLock(0)) {
-        qint64 pid = 0;
-        QString host, application;
-        lockFile->getLockInfo(&pid, &host, &application);
-        lockFile.reset();
-        reportError(pid > 0 ? QStringLiteral("%1 is in use by process %2 (%3)")
-                                      .arg(fileName)
-                                      .arg(pid)
-                                      .arg(application)
-                            : QStringLiteral("cannot lock %1").arg(fileName));
+    fileLock = std::make_unique<QStateSyncFileLock>(fileName + QStringLiteral(".lock"));
+    qint64 holder = 0;
+    QString lockError;
+    if (!fileLock->tryLock(&holder, &lockError)) {
+        fileLock.reset();
+        if (lockError.isEmpty()) {
+            lockError = holder > 0
+                    ? QStringLiteral("%1 is in use by process %2").arg(fileName).arg(holder)
+                    : QStringLiteral("%1 is in use by another process").arg(fileName);
+        }
+        reportError(lockError);
         return false;
     }
     {
@@ -286,6 +253,9 @@ bool QStateSyncSqliteStoragePrivate::open(QList<QStateSyncStoredState> *states)
         stopping = false;
         pending.clear();
     }
+    waiting = 0;
+    ++generation;
+    postTarget = context ? context.data() : q;
     std::promise<bool> opened;
     std::future<bool> result = opened.get_future();
     worker = std::thread([this, promise = std::move(opened), states]() mutable {
@@ -293,7 +263,7 @@ bool QStateSyncSqliteStoragePrivate::open(QList<QStateSyncStoredState> *states)
     });
     if (!result.get()) {
         worker.join();
-        lockFile.reset();
+        fileLock.reset();
         reportError(openError);
         return false;
     }
@@ -303,23 +273,38 @@ bool QStateSyncSqliteStoragePrivate::open(QList<QStateSyncStoredState> *states)
     return true;
 }
 
-void QStateSyncSqliteStoragePrivate::close()
+quint64 QStateSyncSqliteStoragePrivate::close()
 {
-    if (!worker.joinable())
-        return;
-    {
-        std::lock_guard lock(mutex);
-        stopping = true;
+    if (worker.joinable()) {
+        {
+            std::lock_guard lock(mutex);
+            stopping = true;
+            wake.notify_one();
+        }
+        worker.join();
+        fileLock.reset();
     }
-    wake.notify_one();
-    worker.join();
-    lockFile.reset();
+    std::lock_guard lock(mutex);
+    return lastCommitted;
+}
+
+bool QStateSyncSqliteStoragePrivate::acceptsChanges(QString *reason) const
+{
+    const int limit = maxPendingWrites.load(std::memory_order_relaxed);
+    const qint64 count = waiting.load(std::memory_order_relaxed);
+    if (limit <= 0 || count < limit)
+        return true;
+    *reason = QStringLiteral("%1 writes wait to be stored in %2, as many as the storage allows")
+                      .arg(count)
+                      .arg(fileName);
+    return false;
 }
 
 quint64 QStateSyncSqliteStoragePrivate::enqueue(Write write)
 {
     write.sequence = nextSequence++;
     const quint64 sequence = write.sequence;
+    waiting.fetch_add(1, std::memory_order_relaxed);
     bool notify;
     {
         std::lock_guard lock(mutex);
@@ -379,32 +364,33 @@ quint64 QStateSyncSqliteStoragePrivate::saveSnapshot(const QString &identifier,
     return enqueue(std::move(write));
 }
 
-void QStateSyncSqliteStoragePrivate::postError(const QString &message)
+template<typename F>
+void QStateSyncSqliteStoragePrivate::post(F f)
 {
+    // The server's thread, which is not the storage's once the server moved: the storage
+    // may be gone by the time it runs.
+    const QPointer<QStateSyncStorage> storage(q);
     QMetaObject::invokeMethod(
-            q, [this, message] { reportError(message); }, Qt::QueuedConnection);
-}
-
-void QStateSyncSqliteStoragePrivate::postRecovered()
-{
-    QMetaObject::invokeMethod(
-            q,
-            [this] {
-                errorString.clear();
-                qCInfo(lcStateSyncStorage).noquote() << "writing to" << fileName << "again";
+            postTarget,
+            [this, storage, opened = generation, f = std::move(f)] {
+                if (storage && generation == opened)
+                    f();
             },
             Qt::QueuedConnection);
+}
+
+void QStateSyncSqliteStoragePrivate::postError(const QString &message, bool log)
+{
+    post([this, message, log] { reportError(message, log); });
 }
 
 void QStateSyncSqliteStoragePrivate::postCommitted(quint64 sequence)
 {
-    QMetaObject::invokeMethod(
-            q,
-            [this, sequence] {
-                if (committed)
-                    committed(sequence);
-            },
-            Qt::QueuedConnection);
+    post([this, sequence] {
+        // A copy: the callback may detach the storage, which clears it.
+        if (const auto callback = committed)
+            callback(sequence);
+    });
 }
 
 void QStateSyncSqliteStoragePrivate::run(std::promise<bool> opened,
@@ -445,233 +431,63 @@ void QStateSyncSqliteStoragePrivate::run(std::promise<bool> opened,
             batch.swap(pending);
             lock.unlock();
 
-            // A write that fails is tried again, the batch kept whole, until it is stored:
-            // nothing applied is dropped while the process lives. A stop gives up after a
-            // few tries, and says so.
-            for (int attempt = 1;; ++attempt) {
-                QString writeError;
-                if (writeBatch(database, batch, &writeError)) {
-                    if (attempt > 1)
-                        postRecovered();
-                    postCommitted(batch.back().sequence);
-                    break;
-                }
-                postError(QStringLiteral("cannot write to %1: %2 (try %3)")
-                                  .arg(fileName, writeError)
-                                  .arg(attempt));
-                lock.lock();
-                if (stopping && attempt >= 3) {
-                    lock.unlock();
-                    qCCritical(lcStateSyncStorage).noquote()
-                            << "gave up writing" << batch.size() << "changes to" << fileName;
-                    break;
-                }
-                wake.wait_for(lock, RetryDelay);
-                lock.unlock();
-            }
+            if (writeUntilStored(database, batch))
+                continue;
+            // Given up on a stop: what came after the lost writes is not written either,
+            // or a restart would replay changes on top of a gap.
+            lock.lock();
+            const size_t dropped = pending.size();
+            pending.clear();
+            lock.unlock();
+            waiting.fetch_sub(qint64(dropped));
+            qCCritical(lcStateSyncStorage).noquote()
+                    << "gave up writing" << batch.size() + dropped << "writes to" << fileName;
+            break;
         }
         database.close();
     }
     QSqlDatabase::removeDatabase(connectionName);
 }
 
-bool QStateSyncSqliteStoragePrivate::openDatabase(QSqlDatabase &database, QString *error)
+bool QStateSyncSqliteStoragePrivate::writeUntilStored(QSqlDatabase &database,
+                                                      const std::deque<Write> &batch)
 {
-    const QFileInfo info(fileName);
-    if (!QDir().mkpath(info.absolutePath())) {
-        *error = QStringLiteral("cannot create the directory %1").arg(info.absolutePath());
-        return false;
-    }
-    database.setDatabaseName(fileName);
-    if (!database.open()) {
-        *error = QStringLiteral("cannot open %1: %2").arg(fileName, describe(database.lastError()));
-        return false;
-    }
-    QSqlQuery query(database);
-    const auto run = [&](const QString &statement) {
-        if (query.exec(statement))
+    // A write that fails is tried again, the batch kept whole, until it is stored: nothing
+    // applied is dropped while the process lives. A stop gives up after a few tries.
+    auto lastLogged = std::chrono::steady_clock::now();
+    for (int attempt = 1;; ++attempt) {
+        QString writeError;
+        if (writeBatch(database, batch, &writeError)) {
+            {
+                std::lock_guard lock(mutex);
+                lastCommitted = batch.back().sequence;
+            }
+            waiting.fetch_sub(qint64(batch.size()));
+            if (attempt > 1) {
+                qCInfo(lcStateSyncStorage).noquote().nospace()
+                        << "writing to " << fileName << " again, after " << attempt - 1
+                        << " failed tries";
+                post([this] { setErrorString(QString()); });
+            }
+            postCommitted(batch.back().sequence);
             return true;
-        *error = QStringLiteral("%1: %2").arg(fileName, describe(query.lastError()));
-        return false;
-    };
-    if (!run(QStringLiteral("PRAGMA user_version")) || !query.next()) {
-        if (error->isEmpty())
-            *error = QStringLiteral("%1 is not an SQLite database").arg(fileName);
-        return false;
-    }
-    const int version = query.value(0).toInt();
-    if (version > SchemaVersion) {
-        *error = QStringLiteral("%1 was written by a newer QStateSync (schema %2)")
-                         .arg(fileName)
-                         .arg(version);
-        return false;
-    }
-    const QString synchronous = holdsChanges() ? QStringLiteral("FULL") : QStringLiteral("NORMAL");
-    return run(QStringLiteral("PRAGMA journal_mode=WAL"))
-            && run(QStringLiteral("PRAGMA synchronous=") + synchronous)
-            && run(QStringLiteral("PRAGMA busy_timeout=5000"))
-            && run(QStringLiteral("CREATE TABLE IF NOT EXISTS states ("
-                                  "identifier TEXT PRIMARY KEY, merge_mode INTEGER NOT NULL, "
-                                  "created_at INTEGER NOT NULL, ttl_deadline INTEGER NOT NULL, "
-                                  "snapshot BLOB NOT NULL, snapshot_version INTEGER NOT NULL)"))
-            && run(QStringLiteral("CREATE TABLE IF NOT EXISTS changes ("
-                                  "identifier TEXT NOT NULL, version INTEGER NOT NULL, "
-                                  "kind INTEGER NOT NULL, changes BLOB NOT NULL, "
-                                  "PRIMARY KEY (identifier, version)) WITHOUT ROWID"))
-            && run(QStringLiteral("PRAGMA user_version=%1").arg(SchemaVersion));
-}
-
-bool QStateSyncSqliteStoragePrivate::load(QSqlDatabase &database,
-                                          QList<QStateSyncStoredState> *states, QString *error)
-{
-    QSqlQuery query(database);
-    query.setForwardOnly(true);
-    if (!query.exec(QStringLiteral("SELECT identifier, merge_mode, created_at, ttl_deadline, "
-                                   "snapshot, snapshot_version FROM states ORDER BY identifier"))) {
-        *error = QStringLiteral("%1: %2").arg(fileName, describe(query.lastError()));
-        return false;
-    }
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    QHash<QString, qsizetype> indexOf;
-    QStringList expired;
-    while (query.next()) {
-        QStateSyncStoredState state;
-        state.identifier = query.value(0).toString();
-        state.mergeMode = query.value(1).toInt() == int(QStateSync::MergeMode::Shallow)
-                ? QStateSync::MergeMode::Shallow
-                : QStateSync::MergeMode::Deep;
-        state.createdAt = query.value(2).toLongLong();
-        state.ttlDeadline = query.value(3).toLongLong();
-        QJsonParseError parseError;
-        const QJsonDocument snapshot
-                = QJsonDocument::fromJson(query.value(4).toByteArray(), &parseError);
-        if (!snapshot.isObject()) {
-            *error = QStringLiteral("%1: the stored value of %2 is damaged: %3")
-                             .arg(fileName, state.identifier, parseError.errorString());
+        }
+        const auto now = std::chrono::steady_clock::now();
+        const bool log = attempt == 1 || now - lastLogged >= FailureLogInterval;
+        if (log)
+            lastLogged = now;
+        postError(QStringLiteral("cannot write to %1: %2 (try %3, %4 writes waiting)")
+                          .arg(fileName, writeError)
+                          .arg(attempt)
+                          .arg(waiting.load()),
+                  log);
+        std::unique_lock lock(mutex);
+        if (stopping && attempt >= 3) {
+            lock.unlock();
+            waiting.fetch_sub(qint64(batch.size()));
             return false;
         }
-        state.value = snapshot.object();
-        state.version = query.value(5).toLongLong();
-        if (state.ttlDeadline > 0 && state.ttlDeadline <= now) {
-            expired.append(state.identifier);
-            continue;
-        }
-        indexOf.insert(state.identifier, states->size());
-        states->append(std::move(state));
+        // Until the retry is due: new writes join the next batch without waking it.
+        wake.wait_until(lock, now + RetryDelay, [this] { return stopping; });
     }
-
-    if (!query.exec(QStringLiteral("SELECT identifier, version, kind, changes FROM changes "
-                                   "ORDER BY identifier, version"))) {
-        *error = QStringLiteral("%1: %2").arg(fileName, describe(query.lastError()));
-        return false;
-    }
-    QList<std::pair<QString, qint64>> orphans; // changes after a gap: never shown again
-    while (query.next()) {
-        const QString identifier = query.value(0).toString();
-        const qint64 version = query.value(1).toLongLong();
-        const auto found = indexOf.constFind(identifier);
-        if (found == indexOf.constEnd())
-            continue; // an expired state's
-        QStateSyncStoredState &state = (*states)[*found];
-        if (version <= state.version)
-            continue; // already in the snapshot
-        const QJsonDocument changes = QJsonDocument::fromJson(query.value(3).toByteArray());
-        if (version != state.version + 1 || !changes.isObject()) {
-            orphans.append({identifier, version});
-            continue;
-        }
-        if (query.value(2).toInt() == int(QStateSyncUpdateRequest::Append))
-            QStateSyncMerge::applyAppend(state.value, changes.object());
-        else
-            QStateSyncMerge::apply(state.value, changes.object(), state.mergeMode);
-        state.version = version;
-    }
-    query.finish();
-
-    QSqlQuery cleanup(database);
-    for (const QString &identifier : std::as_const(expired)) {
-        qCInfo(lcStateSyncStorage).noquote()
-                << "state" << loggable(identifier) << "expired while the server was stopped";
-        cleanup.prepare(QStringLiteral("DELETE FROM states WHERE identifier = ?"));
-        cleanup.addBindValue(identifier);
-        cleanup.exec();
-        cleanup.prepare(QStringLiteral("DELETE FROM changes WHERE identifier = ?"));
-        cleanup.addBindValue(identifier);
-        cleanup.exec();
-    }
-    for (const auto &[identifier, version] : std::as_const(orphans)) {
-        qCWarning(lcStateSyncStorage).noquote()
-                << "state" << loggable(identifier) << ": change" << version
-                << "does not follow the stored changes and is dropped";
-        cleanup.prepare(QStringLiteral("DELETE FROM changes WHERE identifier = ? AND version = ?"));
-        cleanup.addBindValue(identifier);
-        cleanup.addBindValue(version);
-        cleanup.exec();
-    }
-    return true;
-}
-
-bool QStateSyncSqliteStoragePrivate::writeBatch(QSqlDatabase &database,
-                                                const std::deque<Write> &batch, QString *error)
-{
-    if (!database.transaction()) {
-        *error = describe(database.lastError());
-        return false;
-    }
-    QSqlQuery saveState(database), removeState(database), removeChanges(database),
-            saveChange(database), saveSnapshot(database), dropChanges(database);
-    const bool prepared
-            = saveState.prepare(QStringLiteral(
-                      "INSERT OR REPLACE INTO states (identifier, merge_mode, created_at, "
-                      "ttl_deadline, snapshot, snapshot_version) VALUES (?, ?, ?, ?, ?, ?)"))
-            && removeState.prepare(QStringLiteral("DELETE FROM states WHERE identifier = ?"))
-            && removeChanges.prepare(QStringLiteral("DELETE FROM changes WHERE identifier = ?"))
-            && saveChange.prepare(QStringLiteral("INSERT OR REPLACE INTO changes (identifier, "
-                                                 "version, kind, changes) VALUES (?, ?, ?, ?)"))
-            && saveSnapshot.prepare(QStringLiteral("UPDATE states SET snapshot = ?, "
-                                                   "snapshot_version = ? WHERE identifier = ?"))
-            && dropChanges.prepare(
-                    QStringLiteral("DELETE FROM changes WHERE identifier = ? AND version <= ?"));
-    QString failed;
-    if (!prepared)
-        failed = QStringLiteral("cannot prepare the statements");
-    const auto exec = [&failed](QSqlQuery &query, const QVariantList &values) {
-        if (!failed.isEmpty())
-            return;
-        for (qsizetype i = 0; i < values.size(); ++i)
-            query.bindValue(int(i), values.at(i));
-        if (!query.exec())
-            failed = describe(query.lastError());
-    };
-    for (const Write &write : batch) {
-        if (!failed.isEmpty())
-            break;
-        switch (write.type) {
-        case Write::SaveState:
-            exec(saveState,
-                 {write.identifier, write.mergeMode, write.createdAt, write.ttlDeadline,
-                  compact(write.value), write.version});
-            exec(removeChanges, {write.identifier});
-            break;
-        case Write::RemoveState:
-            exec(removeState, {write.identifier});
-            exec(removeChanges, {write.identifier});
-            break;
-        case Write::Change:
-            exec(saveChange, {write.identifier, write.version, write.kind, compact(write.value)});
-            break;
-        case Write::Snapshot:
-            exec(saveSnapshot, {compact(write.value), write.version, write.identifier});
-            exec(dropChanges, {write.identifier, write.version});
-            break;
-        }
-    }
-    for (QSqlQuery *query :
-         {&saveState, &removeState, &removeChanges, &saveChange, &saveSnapshot, &dropChanges})
-        query->finish();
-    if (failed.isEmpty() && database.commit())
-        return true;
-    *error = failed.isEmpty() ? describe(database.lastError()) : failed;
-    database.rollback();
-    return false;
 }

@@ -15,6 +15,8 @@ class Q_STATESYNC_EXPORT QStateSyncSqliteStorage : public QStateSyncStorage
     Q_PROPERTY(Durability durability READ durability WRITE setDurability NOTIFY durabilityChanged)
     Q_PROPERTY(int commitInterval READ commitInterval WRITE setCommitInterval NOTIFY
                        commitIntervalChanged)
+    Q_PROPERTY(int maxPendingWrites READ maxPendingWrites WRITE setMaxPendingWrites NOTIFY
+                       maxPendingWritesChanged)
 
 public:
     enum class Durability { Batched, Durable };
@@ -30,11 +32,14 @@ public:
     void setDurability(Durability durability);
     int commitInterval() const;
     void setCommitInterval(int milliseconds);
+    int maxPendingWrites() const;
+    void setMaxPendingWrites(int writes);
 
 Q_SIGNALS:
     void fileNameChanged();
     void durabilityChanged();
     void commitIntervalChanged();
+    void maxPendingWritesChanged();
 
 private:
     Q_DISABLE_COPY_MOVE(QStateSyncSqliteStorage)

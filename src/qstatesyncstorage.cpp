@@ -75,14 +75,30 @@ bool QStateSyncStorage::isAttached() const
 
 QString QStateSyncStorage::errorString() const
 {
+    std::lock_guard lock(d_ptr->errorMutex);
     return d_ptr->errorString;
 }
 
 QStateSyncStoragePrivate::~QStateSyncStoragePrivate() = default;
 
-void QStateSyncStoragePrivate::reportError(const QString &message)
+void QStateSyncStoragePrivate::setErrorString(const QString &message)
 {
+    std::lock_guard lock(errorMutex);
     errorString = message;
-    qCWarning(lcStateSyncStorage).noquote() << message;
+}
+
+void QStateSyncStoragePrivate::reportError(const QString &message, bool log)
+{
+    setErrorString(message);
+    if (log)
+        qCWarning(lcStateSyncStorage).noquote() << message;
     Q_EMIT q->errorOccurred(message);
+}
+
+void QStateSyncStoragePrivate::closeAndReport()
+{
+    const quint64 stored = close();
+    // A copy: the callback may detach the storage, which clears it.
+    if (const auto callback = committed)
+        callback(stored);
 }

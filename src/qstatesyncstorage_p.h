@@ -17,9 +17,11 @@
 
 #include <QtCore/qjsonobject.h>
 #include <QtCore/qlist.h>
+#include <QtCore/qpointer.h>
 #include <QtCore/qstring.h>
 
 #include <functional>
+#include <mutex>
 
 // A state as a storage keeps it: what survives a restart. Hooks, filters and interceptors
 // are code, and come back when the application creates the state again.
@@ -31,12 +33,15 @@ struct QStateSyncStoredState
     qint64 version = 0;
     qint64 createdAt = 0; // milliseconds since the epoch
     qint64 ttlDeadline = 0; // milliseconds since the epoch; 0: no ttl
+    // How many stored changes open() applied on top of the stored snapshot: the next
+    // snapshot is due that many changes earlier.
+    int replayedChanges = 0;
 };
 
-// What the server asks of a storage. Every call is made on the thread the storage and the
-// server live in; writes return a sequence number, and the storage calls `committed` (on
-// that thread) with the highest sequence number whose write, and every write before it,
-// is stored.
+// What the server asks of a storage. Every call is made on the server's thread; writes
+// return a sequence number, and the storage calls `committed` (on the thread of
+// `context`, the server) with the highest sequence number whose write, and every write
+// before it, is stored.
 class QStateSyncStoragePrivate
 {
 public:
@@ -46,11 +51,20 @@ public:
     // version. States whose ttl deadline has passed are forgotten. On failure: false, and
     // errorString says why.
     virtual bool open(QList<QStateSyncStoredState> *states) = 0;
-    // Stores everything written so far, then closes. Blocks until done.
-    virtual void close() = 0;
+    // Stores everything written so far, then closes. Blocks until done. Returns the
+    // highest sequence number stored with every write before it (what `committed` would
+    // have reported): the writes after it were not stored.
+    virtual quint64 close() = 0;
     // True when the server must not show a change to anyone (echo, broadcast, signal)
     // before `committed` reports it stored.
     virtual bool holdsChanges() const = 0;
+    // False while so many writes wait to be stored (the disk fails, or is slower than the
+    // changes) that the server must refuse new changes; *reason then says why.
+    virtual bool acceptsChanges(QString *reason) const
+    {
+        Q_UNUSED(reason);
+        return true;
+    }
 
     // A state created (or its options changed): its value and version replace what was
     // stored under its identifier.
@@ -68,14 +82,23 @@ public:
     // A storage whose states other servers share (a cluster), or null.
     virtual class QStateSyncSharedStorage *shared() { return nullptr; }
 
-    // Sets errorString, logs and emits errorOccurred; on the storage's thread.
-    void reportError(const QString &message);
+    // Sets errorString, logs (unless log is false) and emits errorOccurred; on the
+    // server's thread.
+    void reportError(const QString &message, bool log = true);
+    void setErrorString(const QString &message);
+    // Closes, then reports what the last write stored to `committed` at once: for a
+    // storage's destructor, after which nothing posted would arrive.
+    void closeAndReport();
     static QStateSyncStoragePrivate *get(QStateSyncStorage *storage)
     {
         return storage->d_ptr.get();
     }
 
     QStateSyncStorage *q = nullptr;
+    // The object whose thread runs `committed` and the errors of the storage's own
+    // thread: the server, which may move to another thread, or else the storage.
+    QPointer<QObject> context;
+    mutable std::mutex errorMutex; // errorString may be read from another thread
     QString errorString;
     bool attached = false;
     std::function<void(quint64 sequence)> committed;

@@ -151,10 +151,12 @@ void tst_Cluster::twoNodesConvergeInOneOrder()
     QCOMPARE(a->lastVersion.value("doc"), total);
     QCOMPARE(b->lastVersion.value("doc"), total);
 
-    // A third node, started now, reads what the cluster has.
+    // A third node, started now, reads what the cluster has; its application creates the
+    // state as the others did, and takes over the cluster's value and version.
     auto c = node("c");
     QVERIFY(c->attached);
     QVERIFY(c->server->hasState("doc"));
+    QCOMPARE(createState(*c->server, "doc"), QString("doc"));
     auto late = joinedClient(*c->server, "late", "doc");
     QCOMPARE(late->version(), total);
     QCOMPARE(late->jsonValue(), value);
@@ -168,6 +170,18 @@ void tst_Cluster::aStateCreatedOnOneNodeIsJoinedOnAnother()
     QVERIFY(!createState(*a->server, "room", QJsonObject{{"topic", "hello"}}).isEmpty());
     QTRY_COMPARE_WITH_TIMEOUT(createdOnB.size(), 1, Timeout);
     QCOMPARE(createdOnB.at(0).at(0).toString(), QStringLiteral("room"));
+    // Node b knows of it, but its application has not given it its rules and hooks: it
+    // stays closed, as if it did not exist.
+    QStateSyncClient early(urlOf(*b->server), "early");
+    QSignalSpy refused(&early, &QStateSyncClient::errorOccurred);
+    early.connectToState("room");
+    QVERIFY(refused.wait(Timeout));
+    QCOMPARE(refused.at(0).at(0).value<QStateSync::Error>(), QStateSync::Error::StateNotFound);
+    // Node b's application creates the states the cluster has, with its own options: it
+    // takes the cluster's value and version over.
+    QCOMPARE(createState(*b->server, "room", QJsonObject{{"topic", "other"}}), QString("room"));
+    QCOMPARE(*b->server->valueOfState("room"), QJsonObject({{"topic", "hello"}}));
+    QCOMPARE(createState(*b->server, "room"), QString());
     auto client = joinedClient(*b->server, "guest", "room");
     QCOMPARE(client->jsonValue(), QJsonObject({{"topic", "hello"}}));
     QSignalSpy acknowledged(client.get(), &QStateSyncClient::updateAcknowledged);
@@ -178,12 +192,7 @@ void tst_Cluster::aStateCreatedOnOneNodeIsJoinedOnAnother()
     auto host = joinedClient(*a->server, "host", "room");
     QCOMPARE(host->jsonValue(), QJsonObject({{"topic", "bye"}}));
     QCOMPARE(host->version(), 1);
-    // The application on node b creates the state too: it takes it over with its own
-    // options, and the cluster's value and version stay.
-    QCOMPARE(createState(*b->server, "room", QJsonObject{{"topic", "other"}}), QString("room"));
-    QCOMPARE(*b->server->valueOfState("room"), QJsonObject({{"topic", "bye"}}));
     QCOMPARE(b->server->versionOfState("room"), 1);
-    QCOMPARE(createState(*b->server, "room"), QString());
 }
 
 void tst_Cluster::hooksRunOnTheNodeThatReceivedTheChange()
@@ -385,6 +394,7 @@ void tst_Cluster::aRedisRestartLosesNothingAcknowledged()
     QCOMPARE(a->server->versionOfState("doc"), items);
     // And in Redis: a node started now reads the same.
     auto c = node("c");
+    QCOMPARE(createState(*c->server, "doc"), QString("doc"));
     auto reader = joinedClient(*c->server, "reader", "doc");
     QCOMPARE(reader->jsonValue(), value);
 }

@@ -28,6 +28,7 @@ private Q_SLOTS:
     void badArgumentsExitWithUsageError();
     void busyPortExitsWithOne();
     void statesSurviveARestart();
+    void storedStatesNoLongerConfiguredStayClosed();
     void memoryStorageKeepsNothing();
 };
 
@@ -236,6 +237,37 @@ void tst_Daemon::statesSurviveARestart()
     QCOMPARE(bob.value(), QVariantMap({{"title", "kept"}}));
     QCOMPARE(bob.version(), 1);
     QVERIFY(daemon.terminate());
+}
+
+void tst_Daemon::storedStatesNoLongerConfiguredStayClosed()
+{
+    QTemporaryDir data;
+    const QStringList common{"--port", "0", "--host", "127.0.0.1", "--data-dir", data.path()};
+    {
+        Daemon daemon(common + QStringList{"--state", "notes", "--state", "payroll"});
+        QVERIFY(daemon.start());
+        RawClient client;
+        QVERIFY(openAndJoin(client, daemon.url, "hr", QString(), "payroll").contains("state"));
+        client.update({{"salary", 100}}, 1);
+        QCOMPARE(answerTo(client, 1).value("type").toInt(), 3);
+        QVERIFY(daemon.terminate());
+    }
+    // The configuration no longer names payroll: whatever guarded it is gone with it.
+    Daemon daemon(common + QStringList{"--state", "notes"});
+    QVERIFY(daemon.start());
+    QVERIFY(daemon.waitForLog("state payroll is stored but not in the configuration"));
+    RawClient client;
+    const QJsonObject refused = openAndJoin(client, daemon.url, "anyone", QString(), "payroll");
+    QCOMPARE(refused.value("code").toString(), QStringLiteral("state_not_found"));
+    QVERIFY(openAndJoin(client, daemon.url, "anyone", QString(), "notes").contains("state"));
+    QVERIFY(daemon.terminate());
+    // Named again, it is served with its stored value.
+    Daemon again(common + QStringList{"--state", "notes", "--state", "payroll"});
+    QVERIFY(again.start());
+    RawClient hr;
+    const QJsonObject joined = openAndJoin(hr, again.url, "hr", QString(), "payroll");
+    QCOMPARE(joined.value("state").toObject().value("salary").toInt(), 100);
+    QVERIFY(again.terminate());
 }
 
 void tst_Daemon::memoryStorageKeepsNothing()

@@ -10,6 +10,7 @@
 
 #include <QtCore/qdir.h>
 #include <QtCore/qfile.h>
+#include <QtCore/qfileinfo.h>
 
 using namespace TestSupport;
 using namespace DaemonSupport;
@@ -43,6 +44,7 @@ private Q_SLOTS:
     void stateExistenceIsHiddenUnlessRevealed();
     void commandLineOverridesTheFile();
     void checkConfigValidatesWithoutListening();
+    void checkConfigLeavesTheDatabaseAlone();
     void exampleConfigurationRuns();
     void exampleQmlHooksLoad();
     void mistakesExitWithTwoAndNameTheKey_data();
@@ -352,6 +354,34 @@ void tst_DaemonConfig::checkConfigValidatesWithoutListening()
     QVERIFY2(finished.output.contains(QLatin1String("configuration OK")),
              qPrintable(finished.output));
     QVERIFY(!finished.output.contains(QLatin1String("listening")));
+}
+
+void tst_DaemonConfig::checkConfigLeavesTheDatabaseAlone()
+{
+    // A directory that does not exist yet: checked, not made.
+    QTemporaryDir dir;
+    const QString fresh = dir.filePath("not/yet");
+    Finished finished = runToEnd({"--state", "s", "--data-dir", fresh, "--check-config"});
+    QCOMPARE(finished.exitCode, 0);
+    QVERIFY2(finished.output.contains(QLatin1String("configuration OK")),
+             qPrintable(finished.output));
+    QVERIFY(QDir(dir.path()).isEmpty());
+
+    // The directory of a running daemon: its database is neither opened nor locked.
+    Daemon running({"--port", "0", "--host", "127.0.0.1", "--data-dir", dir.path()});
+    QVERIFY(running.start());
+    const QDateTime modified = QFileInfo(dir.filePath("states.sqlite")).lastModified();
+    finished = runToEnd({"--state", "s", "--data-dir", dir.path(), "--check-config"});
+    QCOMPARE(finished.exitCode, 0);
+    QVERIFY2(!finished.output.contains(QLatin1String("in use")), qPrintable(finished.output));
+    QCOMPARE(QFileInfo(dir.filePath("states.sqlite")).lastModified(), modified);
+    QVERIFY(running.terminate());
+
+    // A directory that cannot be made is still a mistake.
+    finished = runToEnd({"--data-dir", "/proc/qstatesyncd-test", "--check-config"});
+    QCOMPARE(finished.exitCode, 2);
+    QVERIFY2(finished.output.contains(QLatin1String("cannot create the data directory")),
+             qPrintable(finished.output));
 }
 
 void tst_DaemonConfig::exampleConfigurationRuns()

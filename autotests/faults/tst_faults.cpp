@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Faults of whole processes: clients killed with SIGKILL (no close frame, no goodbye),
-// and a qstatesyncd stopped and started again while clients are joined.
+// and a qstatesyncd stopped or killed and started again while clients are joined, in
+// memory and with its SQLite storage in each durability mode.
 
 #include "daemonsupport.h"
 #include "testsupport.h"
@@ -11,10 +12,11 @@
 #include <QStateSyncer>
 
 #include <QtCore/qprocess.h>
-
-#include <functional>
+#include <QtCore/qtemporarydir.h>
 #include <QtNetwork/qtcpserver.h>
 #include <QtTest/qtest.h>
+
+#include <functional>
 
 using namespace TestSupport;
 
@@ -243,9 +245,6 @@ void tst_Faults::daemonRestartedClientsComeBack()
     QVERIFY(daemon->terminate());
 }
 
-QTEST_MAIN(tst_Faults)
-#include "tst_faults.moc"
-
 void tst_Faults::durableDaemonKilledKeepsEveryAcknowledgedUpdate()
 {
     QTemporaryDir data; // the restarted daemon finds what the killed one stored
@@ -312,3 +311,6 @@ void tst_Faults::batchedDaemonKilledComesBackAtOneVersion()
         QCOMPARE(value.value(QStringLiteral("w0-%1").arg(n)).toInt(), n);
     QVERIFY(daemon->terminate());
 }
+
+QTEST_MAIN(tst_Faults)
+#include "tst_faults.moc"

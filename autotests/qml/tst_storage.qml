@@ -55,11 +55,15 @@ Item {
 
         function test_storageAfterTheStatesIsRefused() {
             const server = createTemporaryObject(serverWithStorage, root)
+            const used = server.storage
             const storage = createTemporaryObject(lateStorage, root)
             ignoreWarning(/before the server has states/)
             server.storage = storage
             verify(server.errorString.indexOf("set it before") >= 0)
             verify(!storage.attached)
+            // The property still names the storage the server uses.
+            verify(server.storage === used)
+            verify(used.attached)
         }
     }
 }

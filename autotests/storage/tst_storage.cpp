@@ -4,92 +4,15 @@
 // QStateSyncSqliteStorage behind a QStateSyncer: what comes back after a restart, when
 // changes reach the file in each durability mode, and what a damaged file does.
 
-#include "testsupport.h"
+#include "storagesupport.h"
 
-#include <QStateSyncSqliteStorage>
+#include <QStateSyncAuthorizationRequest>
 
 #include <QtCore/qdatetime.h>
 #include <QtCore/qfile.h>
-#include <QtCore/qtemporarydir.h>
-#include <QtSql/qsqldatabase.h>
-#include <QtSql/qsqlquery.h>
 
 using namespace TestSupport;
-
-namespace {
-
-using Durability = QStateSyncSqliteStorage::Durability;
-
-// A server and its storage, destroyed server first, as an application would.
-struct Node
-{
-    explicit Node(const QString &fileName, Durability durability = Durability::Batched,
-                  int commitInterval = 100)
-        : storage(std::make_unique<QStateSyncSqliteStorage>(fileName))
-    {
-        storage->setDurability(durability);
-        storage->setCommitInterval(commitInterval);
-        server = std::make_unique<QStateSyncer>();
-        created = std::make_unique<QSignalSpy>(server.get(), &QStateSyncer::stateCreated);
-        attached = server->setStorage(storage.get());
-        if (!server->listen(QHostAddress::LocalHost, 0))
-            qFatal("cannot listen");
-    }
-    ~Node()
-    {
-        created.reset();
-        server.reset();
-        storage.reset();
-    }
-    std::unique_ptr<QStateSyncSqliteStorage> storage;
-    std::unique_ptr<QStateSyncer> server;
-    std::unique_ptr<QSignalSpy> created;
-    bool attached = false;
-};
-
-// Reads the file from a connection of its own, as another process would: only what was
-// committed.
-class FileReader
-{
-public:
-    explicit FileReader(const QString &fileName)
-        : m_name(QStringLiteral("reader-%1").arg(++s_count))
-    {
-        auto database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
-        database.setDatabaseName(fileName);
-        database.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
-        m_open = database.open();
-    }
-    ~FileReader() { QSqlDatabase::removeDatabase(m_name); }
-    bool isOpen() const { return m_open; }
-    qint64 count(const QString &sql) const
-    {
-        QSqlQuery query(QSqlDatabase::database(m_name));
-        if (!query.exec(sql) || !query.next())
-            return -1;
-        return query.value(0).toLongLong();
-    }
-    bool hasChange(const QString &state, qint64 version) const
-    {
-        return count(QStringLiteral("SELECT COUNT(*) FROM changes WHERE identifier = '%1' AND "
-                                    "version = %2")
-                             .arg(state)
-                             .arg(version))
-                == 1
-                || count(QStringLiteral("SELECT COUNT(*) FROM states WHERE identifier = '%1' AND "
-                                        "snapshot_version >= %2")
-                                 .arg(state)
-                                 .arg(version))
-                == 1;
-    }
-
-private:
-    static inline int s_count = 0;
-    QString m_name;
-    bool m_open = false;
-};
-
-} // namespace
+using namespace StorageSupport;
 
 class tst_Storage : public QObject
 {
@@ -99,6 +22,8 @@ private Q_SLOTS:
     void init();
     void statesComeBackWithValueVersionAndMergeMode();
     void createStateAgainTakesTheOptionsAndKeepsTheValue();
+    void restoredStatesAreClosedUntilCreatedAgain();
+    void replayStaysBoundedOverRestarts();
     void removedStatesStayRemoved();
     void ttlDeadlinesSurviveARestart();
     void manyChangesAreSnapshotted();
@@ -156,6 +81,9 @@ void tst_Storage::statesComeBackWithValueVersionAndMergeMode()
     QCOMPARE(*node.server->valueOfState("chat"),
              QJsonObject({{"messages", QJsonArray{"hi", "there"}}}));
     QCOMPARE(node.server->versionOfState("chat"), 2);
+    // Created again, as an application does at every start, with the same options.
+    QCOMPARE(createState(*node.server, "doc", {}, QStateSync::MergeMode::Shallow),
+             QStringLiteral("doc"));
     // Shallow, as it was created: a nested object is replaced, not merged.
     QVERIFY(node.server->updateStateValue("doc", {{"o", QJsonObject{{"z", 2}}}}));
     QCOMPARE(node.server->valueOfState("doc")->value("o").toObject(), QJsonObject({{"z", 2}}));
@@ -195,6 +123,78 @@ void tst_Storage::createStateAgainTakesTheOptionsAndKeepsTheValue()
              QJsonObject({{"a", 1}, {"b", 2}, {"c", 3}, {"seen", true}}));
 }
 
+void tst_Storage::restoredStatesAreClosedUntilCreatedAgain()
+{
+    {
+        Node node(m_file);
+        createState(*node.server, "open");
+        createState(*node.server, "secret", {{"plans", "hidden"}});
+    }
+    Node node(m_file);
+    QCOMPARE(node.server->stateIdentifiers().size(), 2);
+    connect(node.server.get(), &QStateSyncer::authorizationRequested, this,
+            [](QStateSyncAuthorizationRequest *request) {
+                request->accept({{"name", request->clientIdentifier()}});
+            });
+    createState(*node.server, "open");
+    // Not created again: its filter is code that did not come back, so nobody may join.
+    RawClient mallory;
+    QVERIFY(mallory.open(urlOf(*node.server), "mallory"));
+    mallory.join("secret");
+    const QJsonObject refused = mallory.takeData(8);
+    QCOMPARE(refused.value("code").toString(), QStringLiteral("state_not_found"));
+    QVERIFY(!compact(refused).contains("hidden"));
+    // The same answer, to the byte, as for a state that does not exist.
+    mallory.join("nothing");
+    QCOMPARE(mallory.takeData(8).value("message").toString(),
+             refused.value("message").toString().replace("secret", "nothing"));
+    // The application's value and version stay; the server itself may still change it.
+    QCOMPARE(*node.server->valueOfState("secret"), QJsonObject({{"plans", "hidden"}}));
+    QVERIFY(node.server->updateStateValue("secret", {{"more", 1}}));
+
+    // Created again with its filter: the filter decides.
+    QStateSyncStateOptions options;
+    options.setIdentifier("secret");
+    options.setAllowConnectingClient([](const QVariantMap &information) {
+        return information.value("name").toString() != QLatin1String("mallory");
+    });
+    QCOMPARE(node.server->createState(options), QStringLiteral("secret"));
+    mallory.join("secret");
+    QCOMPARE(mallory.takeData(8).value("code").toString(), QStringLiteral("state_not_found"));
+    auto alice = joinedClient(*node.server, "alice", "secret");
+    QCOMPARE(alice->version(), 1);
+    QCOMPARE(alice->value().value("plans").toString(), QStringLiteral("hidden"));
+}
+
+void tst_Storage::replayStaysBoundedOverRestarts()
+{
+    // Fewer changes per run than a snapshot needs: without counting those replayed at
+    // each start, no snapshot would ever be taken and every change would stay stored.
+    constexpr int Runs = 4;
+    constexpr int ChangesPerRun = 600;
+    for (int run = 0; run < Runs; ++run) {
+        {
+            Node node(m_file);
+            QVERIFY(node.attached);
+            if (run == 0)
+                createState(*node.server, "busy");
+            QCOMPARE(node.server->versionOfState("busy"), run * ChangesPerRun);
+            for (int i = 1; i <= ChangesPerRun; ++i)
+                QVERIFY(node.server->updateStateValue("busy", {{"n", run * ChangesPerRun + i}}));
+        }
+        FileReader reader(m_file);
+        QVERIFY(reader.isOpen());
+        // A snapshot at least every 1,000 changes, across restarts.
+        const qint64 stored = reader.count("SELECT COUNT(*) FROM changes");
+        QVERIFY2(stored < 1000, qPrintable(QString::number(stored)));
+        QCOMPARE(reader.count("SELECT snapshot_version FROM states") + stored,
+                 (run + 1) * ChangesPerRun);
+    }
+    Node node(m_file);
+    QCOMPARE(node.server->versionOfState("busy"), Runs * ChangesPerRun);
+    QCOMPARE(node.server->valueOfState("busy")->value("n").toInt(), Runs * ChangesPerRun);
+}
+
 void tst_Storage::removedStatesStayRemoved()
 {
     {
@@ -222,13 +222,17 @@ void tst_Storage::ttlDeadlinesSurviveARestart()
         QStateSyncStateOptions longLived;
         longLived.setIdentifier("long");
         longLived.setTtl(std::chrono::minutes(10));
-        deadline = QDateTime::currentMSecsSinceEpoch() + 300;
         QCOMPARE(node.server->createState(shortLived), QStringLiteral("short"));
         QCOMPARE(node.server->createState(longLived), QStringLiteral("long"));
     }
-    // The short one's deadline passes while no server runs: it does not come back, and a
-    // restart does not start its ttl over.
-    QTRY_VERIFY_WITH_TIMEOUT(QDateTime::currentMSecsSinceEpoch() > deadline + 50, Timeout);
+    {
+        FileReader reader(m_file);
+        deadline = reader.count("SELECT ttl_deadline FROM states WHERE identifier = 'short'");
+        QVERIFY(deadline > 0);
+    }
+    // The short one's deadline, as stored, passes while no server runs: it does not come
+    // back, and a restart does not start its ttl over.
+    QTRY_VERIFY_WITH_TIMEOUT(QDateTime::currentMSecsSinceEpoch() > deadline, Timeout);
     Node node(m_file);
     QCOMPARE(node.server->stateIdentifiers(), QStringList{"long"});
     FileReader reader(m_file);

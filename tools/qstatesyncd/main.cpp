@@ -101,8 +101,10 @@ struct Options
                                      QStringLiteral("FILE")};
     QCommandLineOption checkConfig{QStringLiteral("check-config"),
                                    QStringLiteral("Check the configuration, the hooks, the "
-                                                  "certificate and the secret, then exit "
-                                                  "without listening.")};
+                                                  "certificate, the secret and that the data "
+                                                  "directory can be written, then exit "
+                                                  "without listening (the database is not "
+                                                  "opened).")};
 };
 
 const QString Description = QStringLiteral(
@@ -289,7 +291,9 @@ int main(int argc, char *argv[])
         return configError(error);
 
     StateSyncDaemon daemon(std::move(config));
-    if (!daemon.setUp(&error))
+    if (!daemon.setUp(&error,
+                      parser.isSet(options.checkConfig) ? StateSyncDaemon::Mode::CheckOnly
+                                                        : StateSyncDaemon::Mode::Serve))
         return configError(error);
     if (parser.isSet(options.checkConfig)) {
         QTextStream(stdout) << "qstatesyncd: configuration OK\n";

@@ -11,10 +11,37 @@
 #include <QStateSyncer>
 
 #include <QtCore/qdir.h>
+#include <QtCore/qset.h>
 #include <QtCore/qstandardpaths.h>
+#include <QtCore/qtemporarydir.h>
+#include <QtCore/qtemporaryfile.h>
 #include <QtCore/qtimer.h>
 
 namespace {
+// Whether the data directory is (or can be made) a folder this process may write in,
+// tried with a temporary entry that is removed at once.
+bool checkDataDirectory(const QString &directory, QString *error)
+{
+    const QFileInfo info(directory);
+    if (info.exists()) {
+        QTemporaryFile probe(QDir(directory).filePath(QStringLiteral("check-XXXXXX")));
+        if (info.isDir() && probe.open())
+            return true;
+        *error = QStringLiteral("cannot use the storage: cannot write in the data directory %1")
+                         .arg(QDir::toNativeSeparators(directory));
+        return false;
+    }
+    QString ancestor = QDir::cleanPath(QDir(directory).absolutePath());
+    while (!QFileInfo::exists(ancestor) && ancestor != QFileInfo(ancestor).absolutePath())
+        ancestor = QFileInfo(ancestor).absolutePath();
+    const QTemporaryDir probe(QDir(ancestor).filePath(QStringLiteral("check-XXXXXX")));
+    if (QFileInfo(ancestor).isDir() && probe.isValid())
+        return true;
+    *error = QStringLiteral("cannot use the storage: cannot create the data directory %1")
+                     .arg(QDir::toNativeSeparators(directory));
+    return false;
+}
+
 // The token from the "token" query item, as the original's clients send it, or else
 // from an "Authorization: Bearer" header, which clients outside browsers can send.
 QByteArray tokenOf(const QStateSyncAuthorizationRequest *request)
@@ -42,9 +69,9 @@ StateSyncDaemon::~StateSyncDaemon()
     m_syncer.reset();
 }
 
-bool StateSyncDaemon::setUp(QString *error)
+bool StateSyncDaemon::setUp(QString *error, Mode mode)
 {
-    if (!setUpStorage(error))
+    if (!setUpStorage(mode, error))
         return false;
     if (m_config.maxMessageSize > 0)
         m_syncer->setMaxMessageSize(m_config.maxMessageSize);
@@ -104,6 +131,7 @@ bool StateSyncDaemon::setUp(QString *error)
             return false;
         }
     }
+    reportUnconfiguredStates();
 
     new HttpEndpoints(
             m_syncer.get(), {m_config.healthzEnabled, m_config.metricsEnabled},
@@ -127,13 +155,21 @@ bool StateSyncDaemon::setUp(QString *error)
     return true;
 }
 
-bool StateSyncDaemon::setUpStorage(QString *error)
+bool StateSyncDaemon::setUpStorage(Mode mode, QString *error)
 {
     if (m_config.storage == DaemonConfig::Storage::Memory) {
         qCInfo(lcDaemon) << "states are kept in memory only";
         return true;
     }
     if (m_config.storage == DaemonConfig::Storage::Redis) {
+        if (mode == Mode::CheckOnly) {
+            // A check changes nothing, in Redis neither.
+            qCInfo(lcDaemon).noquote()
+                    << "the Redis server at"
+                    << QStringLiteral("%1:%2").arg(m_config.redisHost).arg(m_config.redisPort)
+                    << "was not contacted";
+            return true;
+        }
         auto storage = std::make_unique<QStateSyncRedisStorage>();
         storage->setHostName(m_config.redisHost);
         storage->setPort(m_config.redisPort);
@@ -154,6 +190,14 @@ bool StateSyncDaemon::setUpStorage(QString *error)
         *error = QStringLiteral("no data directory: give one with --data-dir");
         return false;
     }
+    if (mode == Mode::CheckOnly) {
+        // A check changes nothing: the database of a running daemon stays its own.
+        if (!checkDataDirectory(directory, error))
+            return false;
+        qCInfo(lcDaemon).noquote() << "the data directory" << QDir::toNativeSeparators(directory)
+                                   << "can be written (the database was not opened)";
+        return true;
+    }
     auto storage = std::make_unique<QStateSyncSqliteStorage>(
             QDir(directory).filePath(QStringLiteral("states.sqlite")));
     storage->setDurability(m_config.durable ? QStateSyncSqliteStorage::Durability::Durable
@@ -165,6 +209,22 @@ bool StateSyncDaemon::setUpStorage(QString *error)
         return false;
     }
     return true;
+}
+
+void StateSyncDaemon::reportUnconfiguredStates()
+{
+    QSet<QString> configured;
+    for (const StateConfig &state : std::as_const(m_config.states))
+        configured.insert(state.identifier);
+    for (const QString &identifier : m_syncer->stateIdentifiers()) {
+        if (configured.contains(identifier))
+            continue;
+        // Its rules and hooks are those of a configuration that no longer names it.
+        qCWarning(lcDaemon).noquote()
+                << "state" << identifier
+                << "is stored but not in the configuration: it stays closed to clients "
+                   "(state_not_found); name it in the configuration to serve it again";
+    }
 }
 
 bool StateSyncDaemon::setUpTokenChecks(QString *error)

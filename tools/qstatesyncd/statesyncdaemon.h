@@ -31,8 +31,10 @@ public:
     explicit StateSyncDaemon(DaemonConfig config, QObject *parent = nullptr);
     ~StateSyncDaemon() override;
 
-    // Applies the configuration. Returns false with *error on a mistake in it.
-    bool setUp(QString *error);
+    // Applies the configuration. Returns false with *error on a mistake in it. To check a
+    // configuration only, the storage is not opened: its data directory is only checked.
+    enum class Mode { Serve, CheckOnly };
+    bool setUp(QString *error, Mode mode = Mode::Serve);
     bool listen(QString *error);
     QUrl url() const;
     QStringList stateIdentifiers() const;
@@ -54,7 +56,9 @@ private:
                                          const QJsonObject &changes,
                                          const QVariantMap &clientInformation);
     void finishShutdown();
-    bool setUpStorage(QString *error);
+    bool setUpStorage(Mode mode, QString *error);
+    // After the configuration's states are created: the stored states it does not name.
+    void reportUnconfiguredStates();
 
     DaemonConfig m_config;
     std::unique_ptr<ScriptHooks> m_hooks;
