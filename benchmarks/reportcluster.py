@@ -104,6 +104,13 @@ def _sentences(records):
         "splitting the subscribers over two processes does on shared cores, not how a "
         "cluster scales over machines; that would need the nodes, Redis and the load "
         "generator on machines of their own, which was not measured." % cores)
+    _, two_ok = _runs(records, "redis-2nodes")
+    serving, loadgen = _median(two_ok, "server_cpu"), _median(two_ok, "loadgen_cpu")
+    if serving is not None and loadgen is not None:
+        text.append(
+            "In the two-node runs the nodes and Redis used %.2f cores and the load generator "
+            "%.2f (medians): %.2f of the %d together." % (serving, loadgen, serving + loadgen,
+                                                          cores))
     ratio = _ratio(two, one)
     if ratio is not None:
         if ratio >= 1.1:
@@ -226,6 +233,18 @@ def section(records, args, alone=False):
             "(\"Other CPU\"): these figures are lower and more scattered than on an idle "
             "machine." % busy)
         lines.append("")
+    else:
+        disturbed = []
+        for setup, label in SETUPS:
+            other = _median(_runs(records, setup)[1], "other_cpu")
+            if other is not None and other >= 0.2:
+                disturbed.append("%s (%.2f)" % (label, other))
+        if disturbed:
+            lines += _wrap(
+                "Other work on the machine used 0.2 cores or more (median of the runs) while "
+                "these set-ups measured, which lowers and scatters their figures and the "
+                "ratios they are in: %s." % ", ".join(disturbed))
+            lines.append("")
     lines += _wrap(
         "To measure this case alone: `QSTATESYNC_BENCH_CLUSTER_ONLY=1 benchmarks/run.sh` "
         "after a Release build (`./dev.sh bench` makes one); it rewrites only this section "
