@@ -226,25 +226,19 @@ def section(records, args, alone=False):
     for sentence in _sentences(records):
         lines += _wrap(sentence)
         lines.append("")
-    busy = _median([r["result"] for r in records if r["case"] == CASE], "other_cpu")
-    if busy is not None and busy >= 0.2:
+    disturbed = []
+    for setup, label in SETUPS:
+        results = _runs(records, setup)[0]
+        count = sum(1 for r in results if (r.get("other_cpu") or 0) >= 0.2)
+        if count:
+            disturbed.append("%s in %d of %d" % (label, count, len(results)))
+    if disturbed:
         lines += _wrap(
-            "Other work on the machine used a median of %.2f cores while this case measured "
-            "(\"Other CPU\"): these figures are lower and more scattered than on an idle "
-            "machine." % busy)
+            "Other work on the machine used 0.2 cores or more (\"Other CPU\") in some runs: "
+            "%s. Such runs deliver less and later (the low ends of the min-max ranges); a "
+            "median stands for a quiet machine only while fewer than half of its runs are "
+            "disturbed." % "; ".join(disturbed))
         lines.append("")
-    else:
-        disturbed = []
-        for setup, label in SETUPS:
-            other = _median(_runs(records, setup)[1], "other_cpu")
-            if other is not None and other >= 0.2:
-                disturbed.append("%s (%.2f)" % (label, other))
-        if disturbed:
-            lines += _wrap(
-                "Other work on the machine used 0.2 cores or more (median of the runs) while "
-                "these set-ups measured, which lowers and scatters their figures and the "
-                "ratios they are in: %s." % ", ".join(disturbed))
-            lines.append("")
     lines += _wrap(
         "To measure this case alone: `QSTATESYNC_BENCH_CLUSTER_ONLY=1 benchmarks/run.sh` "
         "after a Release build (`./dev.sh bench` makes one); it rewrites only this section "
