@@ -113,18 +113,19 @@ def _sentences(records):
                                                           cores))
     ratio = _ratio(two, one)
     if ratio is not None:
-        if ratio >= 1.1:
-            verdict = "%.2f times as many deliveries per second as one node" % ratio
-        elif ratio > 0.9:
-            verdict = "about as many deliveries per second as one node (%.2f times)" % ratio
-        else:
-            verdict = "fewer deliveries per second than one node (%.2f times)" % ratio
-        sentence = "Here two nodes on Redis made %s" % verdict
         a, b = spreads["redis-2nodes"], spreads["redis-1node"]
         if a and b and a[0] <= b[1] and b[0] <= a[1]:
-            sentence += ("; the min-max ranges of their runs overlap, so the difference is "
-                         "within this machine's run-to-run scatter")
-        text.append(sentence + ".")
+            text.append(
+                "Here two nodes on Redis made no clear difference to the deliveries per "
+                "second: their median is %.2f times one node's, and the min-max ranges of "
+                "their runs overlap, so the difference is within this machine's run-to-run "
+                "scatter." % ratio)
+        elif ratio >= 1:
+            text.append("Here two nodes on Redis made %.2f times as many deliveries per "
+                        "second as one node, beyond the scatter of the runs." % ratio)
+        else:
+            text.append("Here two nodes on Redis made fewer deliveries per second than one "
+                        "node (%.2f times), beyond the scatter of the runs." % ratio)
     cost = _ratio(one, memory)
     if cost is not None:
         text.append(
