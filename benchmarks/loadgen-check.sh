@@ -17,6 +17,12 @@
 #    client that reads nothing while 400 updates of 60,000 bytes (24 MB, more than the
 #    socket buffers hold) are sent to its state: the relay keeps what the socket does not
 #    take, and when the client reads, every update is there, in order.
+# 4. --ports, when redis-server is installed: two qstatesyncd nodes sharing the state
+#    through a Redis server of the check's own, a fan-out to 10 subscribers of 200 updates
+#    with the writer and 5 subscribers on one node and 5 on the other: every subscriber
+#    must get every update in order, whichever node it is on (so the subscribers of the
+#    second node are really served, through Redis); and --ports is refused where it makes
+#    no sense.
 set -euo pipefail
 
 if [ $# -ne 3 ] && [ $# -ne 5 ]; then
@@ -31,7 +37,13 @@ server_js=${5:-}
 
 # shellcheck source=servers.sh
 . "$(dirname "$0")/servers.sh"
-trap 'stop_server >/dev/null 2>&1 || true' EXIT
+# shellcheck source=cluster.sh
+. "$(dirname "$0")/cluster.sh"
+# What cluster.sh needs of run.sh's settings.
+PYTHON=${PYTHON:-python3}
+# shellcheck disable=SC2034 # used by cluster.sh
+OUT_DIR=$workdir
+trap 'stop_server >/dev/null 2>&1 || true; stop_nodes >/dev/null 2>&1 || true; stop_redis' EXIT
 mkdir -p "$workdir"
 
 expect_ok() {
@@ -167,3 +179,60 @@ if [ -n "$node" ]; then
     check_server node "$node" "$server_js" --host 127.0.0.1 --port 0 "${states[@]}"
     stop_server
 fi
+
+expect_refused() { # WHAT ARGUMENTS...
+    local what=$1 status=0
+    shift
+    "$loadgen" "$@" >/dev/null 2>&1 || status=$?
+    if [ "$status" -ne 2 ]; then
+        echo "FAIL: qstatesync-loadgen $* was not refused (status $status)" >&2
+        exit 1
+    fi
+    echo "ok: refused: $what"
+}
+
+expect_refused "--ports with manystates" manystates --ports 1,2
+expect_refused "--port and --ports together" fanout --port 1 --ports 1,2
+expect_refused "a --ports list that is not one" fanout --ports 1,x
+
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "skipped: --ports over two cluster nodes (redis-server or $PYTHON was not found)"
+    exit 0
+fi
+: >"$workdir/redis.log"
+if ! start_redis redis-server; then
+    echo "FAIL: redis-server did not start; its log:" >&2
+    cat "$workdir/redis.log" >&2
+    exit 1
+fi
+for node in 0 1; do
+    start_node "$workdir/node$node.log" "$qstatesyncd" --host 127.0.0.1 --port 0 --storage redis \
+        --redis "127.0.0.1:$REDIS_PORT" --node-id "node-$node" "${states[@]}"
+done
+output=$("$loadgen" fanout --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
+    --server-pid "${NODE_PIDS[0]},${NODE_PIDS[1]}" --server-label cluster --warmup 0 \
+    --connect-timeout 20 --drain-timeout 10 --subscribers 10 --updates 200 --window 4 \
+    2>"$workdir/loadgen.err") || true
+# Each node had 5 subscribers, and they got the 200 updates each.
+if [[ $output != *'"ok":true'* ]] || [[ $output != *'"lost":0,'* ]] \
+    || [[ $output != *'"out_of_order":0,'* ]] || ! "$PYTHON" -c '
+import json, sys
+servers = json.loads(sys.argv[1])["per_server"]
+ports = [int(p) for p in sys.argv[2:]]
+assert [s["port"] for s in servers] == ports, servers
+assert all(s["subscribers"] == 5 and s["deliveries"] == 1000 for s in servers), servers' \
+        "$output" "${NODE_PORTS[@]}"; then
+    echo "FAIL: fanout over two cluster nodes printed: $output" >&2
+    cat "$workdir/loadgen.err" >&2
+    exit 1
+fi
+for node in 0 1; do
+    joins=$(grep -c 'joined fanout' "$workdir/node$node.log" || true)
+    if [ "$joins" -lt 5 ]; then
+        echo "FAIL: node $node logged $joins joins, not the 5 or 6 of its clients" >&2
+        exit 1
+    fi
+done
+stop_nodes
+stop_redis
+echo "ok: fanout --ports over two cluster nodes: each node's 5 subscribers got all 200 updates"

@@ -16,6 +16,7 @@ import platform
 import statistics
 
 import benchplot
+import reportcluster
 
 SERVERS = ("qstatesyncd", "node")
 # The load generator's bare relay (`qstatesync-loadgen relay`), run in the latency cases
@@ -210,12 +211,25 @@ def plot(records, args):
 
 def main():
     parser = argparse.ArgumentParser()
-    for name in ("results", "profile", "markdown", "plot", "work-dir", "qt-version",
-                 "node-version", "ws-version", "qstatesyncd-version", "commit", "rate", "busy-rate",
-                 "warmup", "seconds", "runs", "io-threads"):
-        parser.add_argument("--" + name, required=True)
+    # --cluster-only: the results are of the cluster case alone; only its section (and
+    # its line in Method) of the page is replaced, which needs fewer of the others.
+    parser.add_argument("--cluster-only", action="store_true")
+    parser.add_argument("--redis-version")
+    cluster_names = ("results", "markdown", "commit", "warmup", "seconds", "runs", "io-threads")
+    names = ("results", "profile", "markdown", "plot", "work-dir", "qt-version",
+             "node-version", "ws-version", "qstatesyncd-version", "commit", "rate", "busy-rate",
+             "warmup", "seconds", "runs", "io-threads")
+    for name in names:
+        parser.add_argument("--" + name)
     args = parser.parse_args()
+    missing = [name for name in (cluster_names if args.cluster_only else names)
+               if getattr(args, name.replace("-", "_")) is None]
+    if missing:
+        parser.error("missing: " + ", ".join("--" + name for name in missing))
     records = load(args.results)
+    if args.cluster_only:
+        reportcluster.update_markdown(args.markdown, records, args)
+        return
     plot_problem = plot(records, args)
     with open(args.profile) as f:
         profile = f.read().strip()
@@ -581,6 +595,7 @@ def render(records, args, plot_problem, profile):
     add("  of the machine used meanwhile (from /proc/stat): other processes, and kernel work")
     add("  charged to nobody. The machine is shared: a run that competed with other work")
     add("  shows it there, and such runs scatter (see the min-max of the deliveries).")
+    out.extend(reportcluster.method_bullet())
     add("")
     add("## Machine")
     add("")
@@ -613,6 +628,8 @@ def render(records, args, plot_problem, profile):
     add("")
     out.extend(io_threads_section(records))
     add("")
+    out.extend(reportcluster.section(records, args))
+    add("")
     add("## The load generator's own capacity")
     add("")
     if frames is not None:
@@ -632,8 +649,10 @@ def render(records, args, plot_problem, profile):
     add("against both servers, %s runs) and writes this page and its plot. The raw results are" % args.runs)
     add("`build/benchmarks/results/results.jsonl`, with each server's and the load generator's log")
     add("beside them. `QSTATESYNC_BENCH_RUNS`, `QSTATESYNC_BENCH_SECONDS`, `QSTATESYNC_BENCH_RATE` and")
-    add("`QSTATESYNC_BENCH_ONLY` (a regex of case names) change the run; `qstatesync-loadgen --help`")
-    add("lists the scenarios and options for measuring any v1 server by hand.")
+    add("`QSTATESYNC_BENCH_ONLY` (a regex of case names) change the run;")
+    add("`QSTATESYNC_BENCH_CLUSTER_ONLY=1` runs the cluster case alone and rewrites only its")
+    add("section. `qstatesync-loadgen --help` lists the scenarios and options for measuring any")
+    add("v1 server by hand.")
     add("")
     return "\n".join(out)
 

@@ -6,6 +6,8 @@
 # In the two latency cases a third server takes its turn: the load generator's bare relay
 # (`qstatesync-loadgen relay`, as many threads as qstatesyncd's I/O threads), the least
 # work any server can do per delivery, whose latency is the floor this machine sets.
+# The cluster case (cluster.sh) measures fan-out through qstatesyncd nodes that share the
+# state through a Redis server started for it.
 #
 #   benchmarks/run.sh [BUILD_DIR]
 #
@@ -20,6 +22,11 @@
 #   QSTATESYNC_BENCH_IO_THREADS  --io-threads of qstatesyncd, when it has the option, and
 #                                --threads of the bare relay (nproc)
 #   QSTATESYNC_BENCH_ONLY        run only the cases whose name matches this regex
+#   QSTATESYNC_BENCH_CLUSTER_ONLY set: run the cluster case alone, with its results in a
+#                                file of their own, and rewrite only the Cluster section
+#                                (and its line in Method) of doc/benchmarks.md
+#   QSTATESYNC_BENCH_REDIS_SERVER the redis-server of the cluster case (redis-server on
+#                                PATH); without one the case is left out
 #   QSTATESYNC_BENCH_NO_REPORT   set: leave doc/ alone (results stay in BUILD_DIR)
 #   QSTATESYNC_BENCH_REPORT_ONLY set: measure nothing, write doc/ again from the last
 #                                results (after editing benchmarks/profile.md)
@@ -33,6 +40,7 @@ SECONDS_MEASURED=${QSTATESYNC_BENCH_SECONDS:-2.5}
 RATE=${QSTATESYNC_BENCH_RATE:-20}
 BUSY_RATE=${QSTATESYNC_BENCH_BUSY_RATE:-50}
 ONLY=${QSTATESYNC_BENCH_ONLY:-}
+CLUSTER_ONLY=${QSTATESYNC_BENCH_CLUSTER_ONLY:-}
 
 QSTATESYNCD=$BUILD_DIR/bin/qstatesyncd
 LOADGEN=$BUILD_DIR/bin/qstatesync-loadgen
@@ -46,8 +54,13 @@ PYTHON=/usr/bin/python3
 
 say() { printf '==> %s\n' "$*"; }
 
-# ./dev.sh bench installs what this needs (Debian's gnuplot-nox and python3, Node.js).
-for command in "$PYTHON" node npm; do
+# ./dev.sh bench installs what this needs (Debian's gnuplot-nox and python3, Node.js; the
+# cluster case alone needs no Node.js).
+needed=("$PYTHON" node npm)
+if [ -n "$CLUSTER_ONLY" ]; then
+    needed=("$PYTHON")
+fi
+for command in "${needed[@]}"; do
     if ! command -v "$command" >/dev/null 2>&1; then
         echo "$command was not found: run ./dev.sh bench, which installs it" >&2
         exit 1
@@ -59,18 +72,28 @@ for file in "$QSTATESYNCD" "$LOADGEN" "$NODE_DIR/server.js"; do
         exit 2
     fi
 done
-if [ ! -f "$NODE_DIR/node_modules/ws/package.json" ]; then
+if [ -z "$CLUSTER_ONLY" ] && [ ! -f "$NODE_DIR/node_modules/ws/package.json" ]; then
     say "installing ws for the Node.js peer (npm ci)"
     (cd "$NODE_DIR" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
 fi
 
 # shellcheck source=servers.sh
 . benchmarks/servers.sh
-trap 'stop_server >/dev/null 2>&1 || true' EXIT
+# shellcheck source=cluster.sh
+. benchmarks/cluster.sh
+trap 'stop_server >/dev/null 2>&1 || true; stop_nodes >/dev/null 2>&1 || true; stop_redis' EXIT
+# Whatever ends the run, the EXIT trap stops what it started (the Redis server included).
+trap 'exit 130' INT
+trap 'exit 143' TERM
 # 10,000 clients and as many server sockets: both sides need the descriptors.
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$OUT_DIR"
 PARAMETERS=$OUT_DIR/parameters.sh
+if [ -n "$CLUSTER_ONLY" ]; then
+    # Apart from the main results, which the rest of the page is written from.
+    RESULTS=$OUT_DIR/cluster-results.jsonl
+    PARAMETERS=$OUT_DIR/cluster-parameters.sh
+fi
 
 # Both servers read the same file: qstatesyncd all of it, the Node peer its "states".
 # The limits that would get in the benchmark's way are off (0 is "no limit" for each),
@@ -189,54 +212,61 @@ measure() {
         say "qstatesyncd has --io-threads: the main table uses --io-threads $IO_THREADS"
     fi
 
-    say "load generator self-check (built-in server, 100 connections, one core)"
-    selfcheck=$("$LOADGEN" selfcheck --connections 100 --warmup 0.5 --duration 2 \
-        2>"$OUT_DIR/selfcheck.log") || true
-    if [ -z "$selfcheck" ]; then
-        selfcheck='{"ok":false,"errors":["the self-check did not run"]}'
-    fi
-    record 0 selfcheck loadgen null "$selfcheck"
-    printf '    %-15s %-12s %s\n' selfcheck loadgen "$(summary <<<"$selfcheck")"
-
-    for run in $(seq 1 "$RUNS"); do
-        say "run $run of $RUNS"
-        # Alternate the order of the servers, so that none always meets a warmer machine.
-        if [ $((run % 2)) -eq 1 ]; then
-            servers=(qstatesyncd node relay)
-        else
-            servers=(relay node qstatesyncd)
+    if [ -n "$CLUSTER_ONLY" ]; then
+        measure_cluster "$qstatesyncd_io"
+    else
+        say "load generator self-check (built-in server, 100 connections, one core)"
+        selfcheck=$("$LOADGEN" selfcheck --connections 100 --warmup 0.5 --duration 2 \
+            2>"$OUT_DIR/selfcheck.log") || true
+        if [ -z "$selfcheck" ]; then
+            selfcheck='{"ok":false,"errors":["the self-check did not run"]}'
         fi
-        for entry in "${CASES[@]}"; do
-            name=${entry%%|*}
-            read -r -a arguments <<<"${entry#*|}"
-            if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then
-                continue
-            fi
-            for server in "${servers[@]}"; do
-                if [ -n "${GAVE_UP[$name-$server]:-}" ]; then
-                    continue
-                fi
-                if [ "$server" = relay ] && ! [[ $name =~ $RELAY_CASES ]]; then
-                    continue
-                fi
-                io=null
-                if [ "$server" = qstatesyncd ]; then io=$qstatesyncd_io; fi
-                # The relay's record holds its thread count where qstatesyncd's holds its
-                # --io-threads.
-                if [ "$server" = relay ]; then io=$IO_THREADS; fi
-                run_case "$run" "$name" "$server" "$io" "${arguments[@]}"
-            done
-        done
-    done
+        record 0 selfcheck loadgen null "$selfcheck"
+        printf '    %-15s %-12s %s\n' selfcheck loadgen "$(summary <<<"$selfcheck")"
 
-    if [ "$IO_THREADS_SUPPORTED" = 1 ] && { [ -z "$ONLY" ] || [[ fanout-1000-io =~ $ONLY ]]; }; then
-        say "qstatesyncd's I/O threads: fan-out to 1,000 subscribers with --io-threads 0, 1, 2"
         for run in $(seq 1 "$RUNS"); do
-            for io in 0 1 2; do
-                run_case "$run" "fanout-1000-io" qstatesyncd "$io" \
-                    fanout --subscribers 1000 --payload 64 --window 4
+            say "run $run of $RUNS"
+            # Alternate the order of the servers, so that none always meets a warmer machine.
+            if [ $((run % 2)) -eq 1 ]; then
+                servers=(qstatesyncd node relay)
+            else
+                servers=(relay node qstatesyncd)
+            fi
+            for entry in "${CASES[@]}"; do
+                name=${entry%%|*}
+                read -r -a arguments <<<"${entry#*|}"
+                if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then
+                    continue
+                fi
+                for server in "${servers[@]}"; do
+                    if [ -n "${GAVE_UP[$name-$server]:-}" ]; then
+                        continue
+                    fi
+                    if [ "$server" = relay ] && ! [[ $name =~ $RELAY_CASES ]]; then
+                        continue
+                    fi
+                    io=null
+                    if [ "$server" = qstatesyncd ]; then io=$qstatesyncd_io; fi
+                    # The relay's record holds its thread count where qstatesyncd's holds its
+                    # --io-threads.
+                    if [ "$server" = relay ]; then io=$IO_THREADS; fi
+                    run_case "$run" "$name" "$server" "$io" "${arguments[@]}"
+                done
             done
         done
+
+        if [ -z "$ONLY" ] || [[ $CLUSTER_CASE =~ $ONLY ]]; then
+            measure_cluster "$qstatesyncd_io"
+        fi
+        if [ "$IO_THREADS_SUPPORTED" = 1 ] && { [ -z "$ONLY" ] || [[ fanout-1000-io =~ $ONLY ]]; }; then
+            say "qstatesyncd's I/O threads: fan-out to 1,000 subscribers with --io-threads 0, 1, 2"
+            for run in $(seq 1 "$RUNS"); do
+                for io in 0 1 2; do
+                    run_case "$run" "fanout-1000-io" qstatesyncd "$io" \
+                        fanout --subscribers 1000 --payload 64 --window 4
+                done
+            done
+        fi
     fi
     say "measured in $(($(date +%s) - start_time)) s; results in $RESULTS"
     # What the report needs to describe these results, also when it is written later.
@@ -246,6 +276,7 @@ RATE=$RATE
 WARMUP=$WARMUP
 SECONDS_MEASURED=$SECONDS_MEASURED
 qstatesyncd_io=$qstatesyncd_io
+CLUSTER_REDIS_VERSION="${CLUSTER_REDIS_VERSION:-}"
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src tools 2>/dev/null || echo ' (modified)')"
 TXT
 }
@@ -264,6 +295,16 @@ fi
 if [ -n "${QSTATESYNC_BENCH_NO_REPORT:-}" ]; then
     exit 0
 fi
+if [ -n "$CLUSTER_ONLY" ]; then
+    "$PYTHON" -B benchmarks/report.py --cluster-only \
+        --results "$RESULTS" \
+        --markdown doc/benchmarks.md \
+        --commit "$COMMIT" \
+        --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" --runs "$RUNS" \
+        --io-threads "$qstatesyncd_io" --redis-version "${CLUSTER_REDIS_VERSION:-}"
+    say "wrote the Cluster section of doc/benchmarks.md"
+    exit 0
+fi
 qt_library=$(ldd "$QSTATESYNCD" 2>/dev/null | awk '/libQt6Core\.so/ {print $3; exit}' || true)
 qt_version=$(readlink -f "$qt_library" | sed -n 's/.*libQt6Core\.so\.\([0-9.]*\)$/\1/p')
 "$PYTHON" -B benchmarks/report.py \
@@ -279,5 +320,5 @@ qt_version=$(readlink -f "$qt_library" | sed -n 's/.*libQt6Core\.so\.\([0-9.]*\)
     --qstatesyncd-version "$("$QSTATESYNCD" --version | head -n 1)" \
     --commit "$COMMIT" \
     --rate "$RATE" --busy-rate "$BUSY_RATE" --warmup "$WARMUP" --seconds "$SECONDS_MEASURED" --runs "$RUNS" \
-    --io-threads "$qstatesyncd_io"
+    --io-threads "$qstatesyncd_io" --redis-version "${CLUSTER_REDIS_VERSION:-}"
 say "wrote doc/benchmarks.md and doc/images/benchmarks.png"

@@ -14,6 +14,7 @@
 #include "worker.h"
 
 #include <cerrno>
+#include <climits>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -43,8 +44,11 @@ const char Usage[]
           "              --threads T (the number of cores); runs until SIGINT or SIGTERM\n"
           "options:\n"
           "  --port N --host ADDR (127.0.0.1)   the server\n"
+          "  --ports N1,N2,...                  fanout, latency: servers on the same host (a\n"
+          "                                     cluster); the writer on the first, the\n"
+          "                                     subscribers on each in turn\n"
           "  --server-label NAME                name of the server in the output\n"
-          "  --server-pid PID                   read the server's CPU time and VmRSS\n"
+          "  --server-pid PID[,PID...]          read the server's CPU time and VmRSS (summed)\n"
           "  --threads N (1)                    threads of the load generator\n"
           "  --state ID  --state-prefix P (s)   state names (manystates: P0, P1, ...)\n"
           "  --updates N                        each writer sends N updates, then stops\n"
@@ -53,6 +57,26 @@ const char Usage[]
           "  --connections N (100) --fake-loss 1   selfcheck: connections; leave out a message\n"
           "Prints one JSON line on stdout, the same in words on stderr; exit status 1 when an\n"
           "update was lost, came out of order or a client failed.\n";
+
+// "N1,N2,...": whole numbers separated by commas, at least one.
+bool parseIntegerList(const char *text, std::vector<int> &values)
+{
+    values.clear();
+    const char *p = text;
+    while (true) {
+        char *end = nullptr;
+        errno = 0;
+        const long value = std::strtol(p, &end, 10);
+        if (end == p || errno != 0 || value < INT_MIN || value > INT_MAX)
+            return false;
+        values.push_back(int(value));
+        if (*end == '\0')
+            return true;
+        if (*end != ',')
+            return false;
+        p = end + 1;
+    }
+}
 
 bool parseArguments(int argc, char **argv, Options &o, std::string &error)
 {
@@ -103,9 +127,18 @@ bool parseArguments(int argc, char **argv, Options &o, std::string &error)
             o.statePrefix = value;
         else if (name == "--port")
             ok = integer(o.port);
-        else if (name == "--server-pid")
-            ok = integer(o.serverPid);
-        else if (name == "--threads")
+        else if (name == "--ports") {
+            if (!parseIntegerList(value, o.ports)) {
+                error = "--ports takes port numbers separated by commas, not " + std::string(value);
+                return false;
+            }
+        } else if (name == "--server-pid") {
+            if (!parseIntegerList(value, o.serverPids)) {
+                error = "--server-pid takes process ids separated by commas, not "
+                        + std::string(value);
+                return false;
+            }
+        } else if (name == "--threads")
             ok = integer(o.threads);
         else if (name == "--subscribers")
             ok = integer(o.subscribers);
@@ -202,14 +235,15 @@ int main(int argc, char **argv)
             return 2;
         }
         options.port = fakeServer->port();
+        options.ports.assign(1, options.port);
         options.serverLabel = "built-in fake server";
         options.sequenceModulo = fakeServer->messagesPerBlock();
         fakeServer->start();
     }
 
     Shared shared(options);
-    if (options.serverPid > 0)
-        shared.rssBeforeKiB.store(processRssKiB(options.serverPid));
+    if (!options.serverPids.empty())
+        shared.rssBeforeKiB.store(processesRssKiB(options.serverPids));
     std::vector<std::unique_ptr<Worker>> workers;
     for (int i = 0; i < options.threads; ++i)
         workers.push_back(std::make_unique<Worker>(shared, i));
@@ -227,10 +261,10 @@ int main(int argc, char **argv)
         result.stats.merge(worker->stats());
     result.rssBeforeKiB = shared.rssBeforeKiB.load();
     result.rssJoinedKiB = shared.rssJoinedKiB.load();
-    if (options.scenario == Scenario::JoinStorm && options.serverPid > 0 && !result.aborted) {
+    if (options.scenario == Scenario::JoinStorm && !options.serverPids.empty() && !result.aborted) {
         // The clients stay connected and quiet while the server settles.
         std::this_thread::sleep_for(std::chrono::duration<double>(options.idle));
-        result.rssIdleKiB = processRssKiB(options.serverPid);
+        result.rssIdleKiB = processesRssKiB(options.serverPids);
     }
     if (fakeServer) {
         fakeServer->stop();

@@ -9,6 +9,24 @@ std::string finishOptions(Options &o)
 {
     if (o.threads < 1 || o.threads > 64)
         return "--threads must be 1 to 64";
+    // 0 (or less) was "no server process" before a list could be given: keep it so.
+    std::vector<int> pids;
+    for (const int pid : o.serverPids) {
+        if (pid > 0)
+            pids.push_back(pid);
+    }
+    o.serverPids = pids;
+    if (!o.ports.empty()) {
+        if (o.port != 0)
+            return "give --port or --ports, not both";
+        if (o.scenario != Scenario::Fanout && o.scenario != Scenario::Latency)
+            return "--ports is for fanout and latency only";
+        for (const int port : o.ports) {
+            if (port <= 0 || port > 65535)
+                return "--ports takes port numbers from 1 to 65535, separated by commas";
+        }
+        o.port = o.ports.front();
+    }
     if (o.scenario != Scenario::SelfCheck && (o.port <= 0 || o.port > 65535))
         return "--port is required (the server's port)";
     if (o.window < 1)
@@ -59,7 +77,18 @@ std::string finishOptions(Options &o)
     }
     if (o.totalClients < o.threads)
         o.threads = o.totalClients;
+    if (o.ports.empty())
+        o.ports.push_back(o.port);
     return {};
+}
+
+size_t Options::portIndexOf(int id) const
+{
+    // The writer (client 0) and the first subscriber on the first server, the second
+    // subscriber on the second, and so on.
+    if (ports.size() < 2 || id <= 0)
+        return 0;
+    return size_t(id - 1) % ports.size();
 }
 
 } // namespace loadgen

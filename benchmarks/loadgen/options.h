@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace loadgen {
 
@@ -26,7 +27,12 @@ struct Options
     std::string serverLabel = "server";
     std::string host = "127.0.0.1";
     int port = 0;
-    int serverPid = 0;
+    // --ports (fanout, latency): several servers on the same host; the writer uses the
+    // first, the subscribers take them in turn. Without it: just `port`.
+    std::vector<int> ports;
+    // --server-pid: the server's processes (several for a cluster); their CPU times and
+    // VmRSS are summed.
+    std::vector<int> serverPids;
     int threads = 1;
 
     int subscribers = 100; // fanout, latency
@@ -60,6 +66,9 @@ struct Options
     int totalClients = 0;
     int totalWriters = 0;
     uint64_t sequenceModulo = 0; // self-check: the fake server's sequence numbers wrap
+
+    // The index in `ports` of the server client `id` connects to.
+    size_t portIndexOf(int id) const;
 };
 
 // Fills the derived fields; returns an error text, or empty when the options make sense.

@@ -30,6 +30,30 @@ int64_t processRssKiB(int pid)
     return result;
 }
 
+int64_t processesRssKiB(const std::vector<int> &pids)
+{
+    int64_t sum = 0;
+    for (const int pid : pids) {
+        const int64_t rss = processRssKiB(pid);
+        if (rss < 0)
+            return -1;
+        sum += rss;
+    }
+    return sum;
+}
+
+double processesCpuSeconds(const std::vector<int> &pids)
+{
+    double sum = 0;
+    for (const int pid : pids) {
+        const double seconds = processCpuSeconds(pid);
+        if (seconds < 0)
+            return -1;
+        sum += seconds;
+    }
+    return sum;
+}
+
 double processCpuSeconds(int pid)
 {
     const std::string path = "/proc/" + std::to_string(pid) + "/stat";

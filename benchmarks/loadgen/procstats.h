@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace loadgen {
 
@@ -13,6 +14,9 @@ namespace loadgen {
 int64_t processRssKiB(int pid);
 // User plus system CPU time of the process in seconds (all its threads), or -1.
 double processCpuSeconds(int pid);
+// The same summed over several processes; -1 when one of them cannot be read.
+int64_t processesRssKiB(const std::vector<int> &pids);
+double processesCpuSeconds(const std::vector<int> &pids);
 // CPU seconds the whole machine spent busy (every CPU, every process, the kernel), from
 // /proc/stat, or -1: what the server and this process did not use of it, others did.
 double machineBusySeconds();

@@ -129,6 +129,31 @@ bool report(const Options &o, const Result &result)
         latency.integer("samples", int64_t(s.latency.count()));
         json.add("latency_us", latency.finish());
     }
+    if (!s.deliveriesPerPort.empty()) {
+        // Each server of a cluster: its subscribers, what they received, how late.
+        std::string servers = "[";
+        for (size_t i = 0; i < s.deliveriesPerPort.size(); ++i) {
+            int subscribers = 0;
+            for (int id = 1; id <= o.subscribers; ++id)
+                subscribers += o.portIndexOf(id) == i ? 1 : 0;
+            Json server;
+            server.integer("port", o.ports[i]);
+            server.integer("subscribers", subscribers);
+            server.integer("deliveries", int64_t(s.deliveriesPerPort[i]));
+            server.number("deliveries_per_s",
+                          seconds > 0 ? double(s.deliveriesPerPort[i]) / seconds : 0.0);
+            const Histogram &h = s.latencyPerPort[i];
+            if (h.count()) {
+                Json latency;
+                latency.number("p50", microseconds(h.quantile(0.50)));
+                latency.number("p99", microseconds(h.quantile(0.99)));
+                latency.number("p999", microseconds(h.quantile(0.999)));
+                server.add("latency_us", latency.finish());
+            }
+            servers += (i ? "," : "") + server.finish();
+        }
+        json.add("per_server", servers + "]");
+    }
     if (o.scenario == Scenario::JoinStorm) {
         json.boolean("updates_reach_all", updatesReachedAll);
         json.number("updates_s", seconds, 3);
@@ -188,6 +213,15 @@ bool report(const Options &o, const Result &result)
                          " KiB joined and idle: %.2f KiB per client\n",
                          result.rssBeforeKiB, result.rssIdleKiB,
                          double(result.rssIdleKiB - result.rssBeforeKiB) / o.totalClients);
+    }
+    for (size_t i = 0; i < s.deliveriesPerPort.size(); ++i) {
+        const Histogram &h = s.latencyPerPort[i];
+        std::fprintf(stderr, "  server on port %d: %" PRIu64 " deliveries", o.ports[i],
+                     s.deliveriesPerPort[i]);
+        if (h.count())
+            std::fprintf(stderr, ", latency p50 %.1f us, p99 %.1f us",
+                         microseconds(h.quantile(0.5)), microseconds(h.quantile(0.99)));
+        std::fputc('\n', stderr);
     }
     if (lost || s.outOfOrder || s.serverErrors)
         std::fprintf(stderr,

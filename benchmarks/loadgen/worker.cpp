@@ -80,6 +80,14 @@ void WorkerStats::merge(const WorkerStats &other)
         if (other.machineCpu[i] >= 0)
             machineCpu[i] = other.machineCpu[i];
     }
+    if (deliveriesPerPort.size() < other.deliveriesPerPort.size()) {
+        deliveriesPerPort.resize(other.deliveriesPerPort.size(), 0);
+        latencyPerPort.resize(other.latencyPerPort.size());
+    }
+    for (size_t i = 0; i < other.deliveriesPerPort.size(); ++i) {
+        deliveriesPerPort[i] += other.deliveriesPerPort[i];
+        latencyPerPort[i].merge(other.latencyPerPort[i]);
+    }
     for (const std::string &error : other.errors) {
         if (errors.size() < MaxErrorsKept)
             errors.push_back(error);
@@ -95,9 +103,14 @@ Worker::Worker(Shared &shared, int index)
 {
     m_epoll = epoll_create1(EPOLL_CLOEXEC);
     const Options &o = m_options;
+    if (o.ports.size() > 1) {
+        m_stats.deliveriesPerPort.assign(o.ports.size(), 0);
+        m_stats.latencyPerPort.resize(o.ports.size());
+    }
     for (int id = index; id < o.totalClients; id += o.threads) {
         Connection c;
         c.id = uint32_t(id);
+        c.portIndex = uint32_t(o.portIndexOf(id));
         switch (o.scenario) {
         case Scenario::Fanout:
         case Scenario::Latency:
@@ -229,6 +242,11 @@ void Worker::handleUpdate(Connection &c, uint32_t writer, uint64_t sequence, uin
         ++m_stats.deliveriesMeasured;
         if (sentNs)
             m_stats.latency.record(uint64_t(m_now - int64_t(sentNs)));
+        if (!m_stats.deliveriesPerPort.empty()) {
+            ++m_stats.deliveriesPerPort[c.portIndex];
+            if (sentNs)
+                m_stats.latencyPerPort[c.portIndex].record(uint64_t(m_now - int64_t(sentNs)));
+        }
     }
     if (int64_t(writer) == c.writer) {
         ++c.acked;
@@ -345,8 +363,8 @@ bool Worker::drained()
 
 void Worker::sampleCpu(int which)
 {
-    if (m_options.serverPid > 0)
-        m_stats.serverCpu[which] = processCpuSeconds(m_options.serverPid);
+    if (!m_options.serverPids.empty())
+        m_stats.serverCpu[which] = processesCpuSeconds(m_options.serverPids);
     // The self-check's fake server is a thread of this process: leave its time out.
     m_stats.ownCpu[which] = ownCpuSeconds(m_options.scenario == Scenario::SelfCheck);
     m_stats.machineCpu[which] = machineBusySeconds();
@@ -361,8 +379,8 @@ void Worker::step()
         if (size_t(m_joined) == m_connections.size()) {
             m_stage = Stage::WaitingForStart;
             if (m_shared.joinedWorkers.fetch_add(1) + 1 == o.threads) {
-                if (o.scenario == Scenario::JoinStorm && o.serverPid > 0)
-                    m_shared.rssJoinedKiB.store(processRssKiB(o.serverPid));
+                if (o.scenario == Scenario::JoinStorm && !o.serverPids.empty())
+                    m_shared.rssJoinedKiB.store(processesRssKiB(o.serverPids));
                 m_shared.startNs.store(monotonicNs());
             }
         } else if (m_now > m_deadlineNs) {

@@ -61,6 +61,10 @@ struct WorkerStats
     double serverCpu[2] = {-1, -1};
     double ownCpu[2] = {-1, -1};
     double machineCpu[2] = {-1, -1};
+    // With several servers (--ports): the measured deliveries and their latencies per
+    // server, in the order of Options::ports; empty with one server.
+    std::vector<uint64_t> deliveriesPerPort;
+    std::vector<Histogram> latencyPerPort;
     std::vector<std::string> errors;
 
     void merge(const WorkerStats &other);
@@ -94,6 +98,7 @@ private:
         bool countsDeliveries = true;
         bool complete = false;
         uint32_t stateIndex = 0;
+        uint32_t portIndex = 0; // in Options::ports
         int64_t writer = -1; // this client's writer number, or -1
         uint32_t writerBase = 0; // the first writer of its state
         uint64_t sent = 0;

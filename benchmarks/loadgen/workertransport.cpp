@@ -88,7 +88,7 @@ void Worker::startConnection(Connection &c)
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in address{};
     address.sin_family = AF_INET;
-    address.sin_port = htons(uint16_t(m_options.port));
+    address.sin_port = htons(uint16_t(m_options.ports[c.portIndex]));
     inet_pton(AF_INET, m_options.host.c_str(), &address.sin_addr);
     if (::connect(c.fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0
         && errno != EINPROGRESS) {
@@ -110,7 +110,7 @@ void Worker::onConnected(Connection &c)
     }
     c.key = makeWebSocketKey(m_random);
     c.out = "GET /?identifier=lg" + std::to_string(c.id) + " HTTP/1.1\r\nHost: " + m_options.host
-            + ":" + std::to_string(m_options.port)
+            + ":" + std::to_string(m_options.ports[c.portIndex])
             + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + c.key
             + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
     c.outOffset = 0;
