@@ -595,7 +595,15 @@ bool QStateSyncerPrivate::removeState(const QString &stateIdentifier,
         const qint64 dueAt = reason == QStateSync::RemovalReason::Ttl
                 ? QDateTime::currentMSecsSinceEpoch()
                 : 0;
-        shared->removeState(stateIdentifier, reason, dueAt);
+        switch (shared->removeState(stateIdentifier, reason, dueAt)) {
+        case QStateSyncSharedStorage::RemoveResult::Removed:
+        case QStateSyncSharedStorage::RemoveResult::Absent:
+            break;
+        case QStateSyncSharedStorage::RemoveResult::NotDue:
+        case QStateSyncSharedStorage::RemoveResult::Failed:
+            // Removed here only, it would live on in the cluster, and come back: it stays.
+            return clusterRemovalFailed(stateIdentifier, reason);
+        }
     }
     return removeStateHere(stateIdentifier, reason);
 }

@@ -91,6 +91,13 @@ public:
     void sharedSubmitted(const QString &identifier, quint64 token,
                          QStateSyncSharedStorage::SubmitResult result, qint64 currentVersion);
     bool createSharedState(QStateSyncServerState &state, QStateSyncSharedStorage *shared);
+    // The changes of a state waiting for the cluster: queued, merged or sent. Past the
+    // most, new ones are refused with storage_failed.
+    // The cluster did not remove the state: a ttl tries again (after reading the deadline,
+    // when Redis has a later one); returns false.
+    bool clusterRemovalFailed(const QString &stateIdentifier, QStateSync::RemovalReason reason);
+    static qsizetype clusterBacklog(const QStateSyncServerState &state);
+    static constexpr qsizetype MostChangesWaitingForCluster = 10000;
     // Clients joined to a state that can self-destruct, on every node; -1: unknown.
     int countClusterClients(QStateSyncServerState &state);
     // (Re)starts the timer that removes the state at its ttl deadline.

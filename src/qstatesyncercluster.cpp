@@ -26,6 +26,10 @@ constexpr int MostChangesPerBatch = 256;
 // After a conflict the node waits this long to hear the changes that were ahead of it,
 // then reads the state again.
 constexpr int ConflictCatchUpTime = 1000;
+// Publications heard while a state is being read wait, up to this many.
+constexpr size_t MostEarlyPublications = 10000;
+// A ttl removal that could not reach Redis is tried again after this long.
+constexpr int RemovalRetryTime = 1000;
 } // namespace
 
 QStateSyncSharedStorage *QStateSyncerPrivate::sharedStorage() const
@@ -203,6 +207,13 @@ void QStateSyncerPrivate::sharedPublished(const QString &identifier, qint64 firs
         return;
     QStateSyncServerState::Publication publication{firstVersion, changes, origin, token};
     if (!state->synced) {
+        if (state->early.size() >= MostEarlyPublications) {
+            // The read takes long (Redis loading, busy): rather than keep everything heard
+            // meanwhile, read again later, which covers it all.
+            state->early.clear();
+            sharedStorage()->resync(identifier);
+            return;
+        }
         state->early.push_back(std::move(publication));
         return;
     }
@@ -332,6 +343,39 @@ void QStateSyncerPrivate::sharedSynced(const QStateSyncStoredState &stored, bool
     processQueue(state);
     submitOutgoing(*state);
     unfollowIfIdle(*state);
+}
+
+bool QStateSyncerPrivate::clusterRemovalFailed(const QString &stateIdentifier,
+                                               QStateSync::RemovalReason reason)
+{
+    const auto state = states.value(stateIdentifier);
+    qCWarning(lcStateSyncStorage).noquote()
+            << "state" << loggable(stateIdentifier) << "was not removed ("
+            << QStateSync::removalReasonName(reason) << "): the cluster's storage did not"
+            << "remove it";
+    if (!state || reason != QStateSync::RemovalReason::Ttl)
+        return false;
+    QStateSyncStoredState stored;
+    if (sharedStorage()->readState(stateIdentifier, &stored) && stored.ttlDeadline > 0
+        && stored.ttlDeadline != state->ttlDeadline) {
+        // Another deadline in Redis: that one counts.
+        state->ttlDeadline = stored.ttlDeadline;
+        startTtl(state);
+        return false;
+    }
+    const std::weak_ptr<QStateSyncServerState> weak = state;
+    QTimer::singleShot(RemovalRetryTime, q, [this, weak] {
+        const auto state = weak.lock();
+        if (state && !state->removed)
+            removeState(state->identifier, QStateSync::RemovalReason::Ttl);
+    });
+    return false;
+}
+
+qsizetype QStateSyncerPrivate::clusterBacklog(const QStateSyncServerState &state)
+{
+    return qsizetype(state.queue.size() + state.outgoing.size()
+                     + (state.inFlight ? state.inFlight->changes.size() : 0));
 }
 
 int QStateSyncerPrivate::countClusterClients(QStateSyncServerState &state)

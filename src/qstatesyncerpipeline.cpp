@@ -59,6 +59,9 @@ void QStateSyncerPrivate::handleChange(QStateSyncConnection *connection,
     change.clientIdentifier = connection->clientIdentifier();
     change.clientInformation = connection->clientInformation();
     change.requestId = message.requestId;
+    // In a cluster, changes wait while the state is read: their number is bounded.
+    if (sharedStorage() && !storageAccepts(*state, change))
+        return;
     state->queue.push_back(std::move(change));
     processQueue(state);
 }
@@ -84,6 +87,8 @@ bool QStateSyncerPrivate::submitServerChange(const QString &stateIdentifier,
     change.changes = changes;
     change.serverSide = true;
     change.clientInformation = clientInformation;
+    if (sharedStorage() && !storageAccepts(*state, change))
+        return false;
     state->queue.push_back(std::move(change));
     processQueue(state);
     return true;

@@ -337,8 +337,15 @@ bool QStateSyncerPrivate::storageAccepts(const QStateSyncServerState &state,
 {
     const QStateSyncStoragePrivate *backend = storageBackend();
     QString reason;
-    if (!backend || backend->acceptsChanges(&reason))
+    if (backend && !backend->acceptsChanges(&reason)) {
+        // the storage says why
+    } else if (sharedStorage() && clusterBacklog(state) >= MostChangesWaitingForCluster) {
+        // Redis is away, or slower than the clients: what waits for it is bounded.
+        reason = QStringLiteral("%1 changes wait for the cluster's storage")
+                         .arg(clusterBacklog(state));
+    } else {
         return true;
+    }
     ++counters.updatesRefused;
     // While the disk fails every change is refused: one line a second says so.
     quint64 heldBack = 0;

@@ -70,6 +70,9 @@ private Q_SLOTS:
     void aStateCreatedOnOneNodeIsJoinedOnAnother();
     void hooksRunOnTheNodeThatReceivedTheChange();
     void removalReachesEveryNode();
+    void removalWithoutRedisKeepsTheState();
+    void aNodeThatMissesAChangeReadsTheStateAgain();
+    void changesWaitingForRedisAreBounded();
     void ttlRemovesTheStateOnce();
     void selfDestructCountsTheClientsOfEveryNode();
     void aRedisRestartLosesNothingAcknowledged();
@@ -245,6 +248,93 @@ void tst_Cluster::removalReachesEveryNode()
     // Gone from Redis too: a new node does not see it.
     auto c = node("c");
     QVERIFY(!c->server->hasState("doc"));
+}
+
+void tst_Cluster::removalWithoutRedisKeepsTheState()
+{
+    auto a = node("a");
+    auto b = node("b");
+    QVERIFY(!createState(*a->server, "doc").isEmpty());
+    QVERIFY(!createState(*b->server, "doc").isEmpty());
+    m_redis.kill();
+    QTRY_VERIFY_WITH_TIMEOUT(!a->storage->isConnected(), Timeout);
+    // Removed on node a alone, it would live on in Redis and on node b, and come back.
+    QVERIFY(!a->server->removeState("doc"));
+    QVERIFY(a->server->hasState("doc"));
+    QVERIFY(m_redis.start());
+    QTRY_VERIFY_WITH_TIMEOUT(a->storage->isConnected() && b->storage->isConnected(), Timeout);
+    // Redis is back: the blocking connection, which died with it, is made again.
+    QSignalSpy removedOnB(b->server.get(), &QStateSyncer::stateRemoved);
+    QVERIFY(a->server->removeState("doc"));
+    QVERIFY(removedOnB.wait(Timeout));
+    QVERIFY(!b->server->hasState("doc"));
+}
+
+void tst_Cluster::aNodeThatMissesAChangeReadsTheStateAgain()
+{
+    auto a = node("a");
+    auto b = node("b");
+    QVERIFY(!createState(*a->server, "doc").isEmpty());
+    QVERIFY(!createState(*b->server, "doc").isEmpty());
+    auto onA = joinedClient(*a->server, "ca", "doc");
+    auto onB = joinedClient(*b->server, "cb", "doc");
+    QSignalSpy acknowledged(onB.get(), &QStateSyncClient::updateAcknowledged);
+    onB->updateState(QJsonObject{{"n", 1}});
+    QVERIFY(acknowledged.wait(Timeout));
+    QTRY_COMPARE_WITH_TIMEOUT(onA->version(), 1, Timeout);
+    // Version 2 changes in Redis and is never published: both nodes miss it.
+    QStateSyncRedisConnection redis;
+    QSignalSpy connected(&redis, &QStateSyncRedisConnection::connected);
+    redis.connectToServer("127.0.0.1", m_redis.port());
+    QVERIFY(connected.wait(Timeout));
+    int answers = 0;
+    const auto counted = [&](const QStateSyncRedisReply &reply) {
+        QVERIFY(!reply.isError());
+        ++answers;
+    };
+    QVERIFY(redis.command({"HSET", (m_prefix + "value:doc").toUtf8(), "missed", "\"yes\""},
+                          counted));
+    QVERIFY(redis.command({"HSET", (m_prefix + "state:doc").toUtf8(), "version", "2"}, counted));
+    QTRY_COMPARE_WITH_TIMEOUT(answers, 2, Timeout);
+    // Node b's next change is merged on version 1, refused by Redis (it is at 2), and
+    // merged again once b has read the state; node a hears version 3 after 1, sees the
+    // gap, and reads the state again.
+    onB->updateState(QJsonObject{{"n", 3}});
+    QVERIFY(acknowledged.wait(Timeout));
+    QCOMPARE(acknowledged.last().at(1).toLongLong(), 3);
+    const QJsonObject expected{{"n", 3}, {"missed", "yes"}};
+    QTRY_COMPARE_WITH_TIMEOUT(onA->jsonValue(), expected, Timeout);
+    QCOMPARE(onA->version(), 3);
+    QCOMPARE(onB->jsonValue(), expected);
+    QCOMPARE(*a->server->valueOfState("doc"), expected);
+    QCOMPARE(a->server->versionOfState("doc"), 3);
+}
+
+void tst_Cluster::changesWaitingForRedisAreBounded()
+{
+    auto a = node("a");
+    QVERIFY(!createState(*a->server, "doc").isEmpty());
+    auto client = joinedClient(*a->server, "c", "doc");
+    m_redis.kill();
+    QTRY_VERIFY_WITH_TIMEOUT(!a->storage->isConnected(), Timeout);
+    // Server-side changes wait for Redis like the clients' do, up to the bound.
+    constexpr int Bound = 10000;
+    int taken = 0;
+    for (int i = 0; i < Bound + 5; ++i) {
+        if (a->server->updateStateValue("doc", QJsonObject{{"i", i}}))
+            ++taken;
+    }
+    QCOMPARE(taken, Bound);
+    // A client's change past it is refused with storage_failed, at once.
+    QSignalSpy failed(client.get(), &QStateSyncClient::updateFailed);
+    client->updateState(QJsonObject{{"from", "client"}});
+    QVERIFY(failed.wait(Timeout));
+    QCOMPARE(failed.at(0).at(1).value<QStateSync::Error>(), QStateSync::Error::StorageFailed);
+    // Redis comes back: what waited is applied, in order.
+    QVERIFY(m_redis.start());
+    QTRY_COMPARE_WITH_TIMEOUT(a->server->versionOfState("doc"), Bound, 3 * Timeout);
+    QCOMPARE(a->server->valueOfState("doc")->value("i").toInt(), Bound - 1);
+    QTRY_COMPARE_WITH_TIMEOUT(client->version(), Bound, Timeout);
 }
 
 void tst_Cluster::ttlRemovesTheStateOnce()

@@ -13,6 +13,8 @@
 
 #include <csignal>
 
+#include <sys/prctl.h>
+
 namespace TestSupport {
 
 // A redis-server of the test's own, on a free port of 127.0.0.1, with its data in a
@@ -47,6 +49,8 @@ public:
         }
         m_process = std::make_unique<QProcess>();
         m_process->setProcessChannelMode(QProcess::MergedChannels);
+        // A test that crashes or is killed takes its Redis with it.
+        m_process->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
         m_process->start(program(),
                          {QStringLiteral("--port"), QString::number(m_port),
                           QStringLiteral("--bind"), QStringLiteral("127.0.0.1"),
