@@ -58,13 +58,7 @@ ROWS = [
 ]
 
 
-def field(result, key):
-    value = result
-    for part in key.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
+field = reportcluster.field
 
 
 def load(path):

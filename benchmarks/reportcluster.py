@@ -24,7 +24,8 @@ SETUPS = (
 )
 
 
-def _field(result, key):
+def field(result, key):
+    """The value at a dotted key of a result ("server.cpu"), or None."""
     value = result
     for part in key.split("."):
         if not isinstance(value, dict) or part not in value:
@@ -34,13 +35,13 @@ def _field(result, key):
 
 
 def _median(results, key):
-    values = [_field(r, key) for r in results]
+    values = [field(r, key) for r in results]
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
 
 
 def _spread(results, key):
-    values = [_field(r, key) for r in results if _field(r, key) is not None]
+    values = [field(r, key) for r in results if field(r, key) is not None]
     return (min(values), max(values)) if values else None
 
 

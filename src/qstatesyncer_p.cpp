@@ -553,15 +553,8 @@ void QStateSyncerPrivate::startTtl(const std::shared_ptr<QStateSyncServerState> 
 bool QStateSyncerPrivate::createSharedState(QStateSyncServerState &state,
                                             QStateSyncSharedStorage *shared)
 {
-    QStateSyncStoredState stored;
-    stored.identifier = state.identifier;
-    stored.mergeMode = state.options.mergeMode();
-    stored.value = state.value;
-    stored.version = state.version;
-    stored.createdAt = state.createdAt.toMSecsSinceEpoch();
-    stored.ttlDeadline = state.ttlDeadline;
     QStateSyncStoredState existing;
-    switch (shared->createState(stored, &existing)) {
+    switch (shared->createState(storedForm(state), &existing)) {
     case QStateSyncSharedStorage::CreateResult::Failed:
         return false;
     case QStateSyncSharedStorage::CreateResult::Created:

@@ -62,6 +62,8 @@ public:
     bool storeChange(QStateSyncServerState &state, const QStateSyncChange &change,
                      const QJsonObject &notified);
     void storeState(const QStateSyncServerState &state);
+    // What a storage keeps of a state.
+    static QStateSyncStoredState storedForm(const QStateSyncServerState &state);
     void releaseChanges(quint64 storedSequence);
     // The changes still held once the storage closed were not stored: their senders are
     // told, and each state goes back to what its clients were shown.

@@ -141,14 +141,8 @@ bool QStateSyncerPrivate::setStorage(QStateSyncStorage *newStorage)
 
 void QStateSyncerPrivate::releaseShared(QStateSyncSharedStorage *shared)
 {
-    if (shared) {
-        shared->synced = nullptr;
-        shared->published = nullptr;
-        shared->submitted = nullptr;
-        shared->createdElsewhere = nullptr;
-        shared->removedElsewhere = nullptr;
-        shared->reconnected = nullptr;
-    }
+    if (shared)
+        shared->clearCallbacks();
     for (const auto &state : std::as_const(states)) {
         state->following = false;
         state->early.clear();
@@ -251,6 +245,11 @@ void QStateSyncerPrivate::storeState(const QStateSyncServerState &state)
     QStateSyncStoragePrivate *backend = storageBackend();
     if (!backend)
         return;
+    backend->saveState(storedForm(state));
+}
+
+QStateSyncStoredState QStateSyncerPrivate::storedForm(const QStateSyncServerState &state)
+{
     QStateSyncStoredState stored;
     stored.identifier = state.identifier;
     stored.mergeMode = state.options.mergeMode();
@@ -258,7 +257,7 @@ void QStateSyncerPrivate::storeState(const QStateSyncServerState &state)
     stored.version = state.version;
     stored.createdAt = state.createdAt.toMSecsSinceEpoch();
     stored.ttlDeadline = state.ttlDeadline;
-    backend->saveState(stored);
+    return stored;
 }
 
 bool QStateSyncerPrivate::storeChange(QStateSyncServerState &state, const QStateSyncChange &change,

@@ -36,10 +36,25 @@ using namespace QStateSyncRedis;
     \c{appendonly yes} and \c{appendfsync always}, every acknowledged update survives).
 
     The node reconnects when it loses Redis, follows its states again and brings its
-    clients up to date with a snapshot. States are created and removed cluster-wide: a state
-    created on one node appears on the others (without the hooks, which are the creating
-    application's code), a ttl removes a state once, whichever node's timer fires first, and
-    selfDestruct counts the clients on every node that is alive.
+    clients up to date with a snapshot. While Redis is away, changes wait in the node (at
+    most 10,000 per state; past that they are refused with
+    QStateSync::Error::StorageFailed).
+
+    States are created and removed cluster-wide. A state another node created appears on
+    this one (QStateSyncer::stateCreated() is emitted) but stays closed to clients, as a
+    state brought back from storage does, until this node's application creates it too
+    with QStateSyncer::createState(): that gives it this node's hooks and filters and takes
+    over the cluster's value and version (and the merge mode the state was created with,
+    which every node must share). A removal that Redis cannot make is not made on the node
+    either: QStateSyncer::removeState() returns \c false. A ttl removes a state once,
+    whichever node's timer fires first, and selfDestruct counts the clients on every node
+    that is alive.
+
+    Creating, removing and reading a state for QStateSyncer::createState(), and counting
+    the clients of a state that can self-destruct when one joins or leaves, wait for Redis'
+    answer (at most a second each); changes, joins and everything else do not block.
+    QStateSyncer::valueOfState() on a node that does not follow the state (none of its
+    clients joined it) gives the value the node last knew.
 
     \sa QStateSyncer::setStorage(), QStateSyncSqliteStorage
 */
@@ -123,12 +138,7 @@ QStateSyncRedisStorage::~QStateSyncRedisStorage()
 {
     auto *d = d_func();
     // The server hears of the end from destroyed(): nothing calls it back from here on.
-    d->synced = nullptr;
-    d->published = nullptr;
-    d->submitted = nullptr;
-    d->createdElsewhere = nullptr;
-    d->removedElsewhere = nullptr;
-    d->reconnected = nullptr;
+    d->clearCallbacks();
     d->close();
 }
 
@@ -277,8 +287,9 @@ bool QStateSyncRedisStoragePrivate::open(QList<QStateSyncStoredState> *states)
     livenessTimer->start();
     connectToRedis();
     qCInfo(lcStateSyncStorage).noquote()
-            << "node" << node << "shares" << states->size() << "states through Redis at"
-            << QStringLiteral("%1:%2").arg(hostName).arg(port);
+            << "node" << node << "joined the cluster at"
+            << QStringLiteral("%1:%2").arg(hostName).arg(port)
+            << "(states in Redis:" << states->size() << QLatin1Char(')');
     return true;
 }
 

@@ -88,7 +88,16 @@ public:
     // kept for the states that can self-destruct.
     virtual int countClients(const QString &identifier, int ownCount) = 0;
 
-    // Set by the server.
+    // Set by the server; cleared when it lets go of the storage.
+    void clearCallbacks()
+    {
+        synced = nullptr;
+        published = nullptr;
+        submitted = nullptr;
+        createdElsewhere = nullptr;
+        removedElsewhere = nullptr;
+        reconnected = nullptr;
+    }
     // The state's value and version as stored; lastToken: the last batch of this node it
     // applied. found is false when the storage does not have the state.
     std::function<void(const QStateSyncStoredState &state, bool found, quint64 lastToken)> synced;

@@ -17,16 +17,6 @@
 
 using namespace TestSupport;
 
-namespace {
-quint16 freePort()
-{
-    QTcpServer probe;
-    if (!probe.listen(QHostAddress::LocalHost, 0))
-        qFatal("no free port");
-    return probe.serverPort();
-}
-} // namespace
-
 // Three nodes, 30 clients each starting on its own node and knowing the others; each
 // client appends 1, 2, 3, ... to a key of its own.
 class ClusterLoad : public QObject

@@ -134,13 +134,6 @@ QVariantMap joinAndRead(const QUrl &url, const QString &state, qint64 *version)
     return reader.value();
 }
 
-quint16 freePort()
-{
-    QTcpServer probe;
-    if (!probe.listen(QHostAddress::LocalHost, 0))
-        qFatal("no free port");
-    return probe.serverPort();
-}
 } // namespace
 
 class tst_Faults : public QObject

@@ -18,6 +18,7 @@
 #include <QtCore/qdeadlinetimer.h>
 #include <QtCore/qprocess.h>
 #include <QtCore/qtemporarydir.h>
+#include <QtNetwork/qtcpserver.h>
 #include <QtNetwork/qtcpsocket.h>
 #include <QtTest/qsignalspy.h>
 #include <QtTest/qtest.h>
@@ -39,6 +40,16 @@ inline QUrl urlOf(const QStateSyncer &server)
     return QUrl(QStringLiteral("%1://127.0.0.1:%2/")
                         .arg(server.isSecure() ? QStringLiteral("wss") : QStringLiteral("ws"))
                         .arg(server.serverPort()));
+}
+
+// A port of 127.0.0.1 that nothing listened on a moment ago, for a process the test
+// starts (which picks no port of its own).
+inline quint16 freePort()
+{
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        qFatal("no free port");
+    return probe.serverPort();
 }
 
 // A server on a free port of 127.0.0.1.
