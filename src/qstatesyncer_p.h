@@ -196,6 +196,8 @@ public:
     void applyChange(QStateSyncServerState &state, const QStateSyncChange &change);
 
 private:
+    // Applies the change to state (within the size limit), or tells its sender why not.
+    bool applyOrRefuse(QStateSyncServerState &state, const QStateSyncChange &change);
     void refuseChange(const QStateSyncChange &change, QStateSync::Error error,
                       const QString &message);
 

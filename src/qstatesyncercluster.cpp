@@ -115,20 +115,8 @@ void QStateSyncerPrivate::submitOutgoing(QStateSyncServerState &state)
     while (!state.outgoing.empty() && batch.changes.size() < MostChangesPerBatch) {
         QStateSyncChange change = std::move(state.outgoing.front());
         state.outgoing.pop_front();
-        QString failedKey;
-        switch (scratch.apply(change.kind, change.changes, limits.maxStateSize, &failedKey)) {
-        case QStateSyncServerState::ApplyResult::NotAnArray:
-            refuseChange(change, Error::NotAnArray,
-                         QStringLiteral("%1 is not an array").arg(failedKey));
+        if (!applyOrRefuse(scratch, change))
             continue;
-        case QStateSyncServerState::ApplyResult::TooLarge:
-            refuseChange(change, Error::StateTooLarge,
-                         QStringLiteral("The change would make the state larger than %1 bytes")
-                                 .arg(limits.maxStateSize));
-            continue;
-        case QStateSyncServerState::ApplyResult::Applied:
-            break;
-        }
         for (auto it = change.changes.constBegin(); it != change.changes.constEnd(); ++it)
             touched.insert(it.key());
         batch.changes.append(QStateSyncSharedChange{change.kind, change.changes});

@@ -241,20 +241,8 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
     std::optional<QStateSyncServerState::Published> shown;
     if (storageHoldsChanges() && !state.published)
         shown = QStateSyncServerState::Published{state.value, state.version};
-    QString failedKey;
-    switch (state.apply(change.kind, change.changes, limits.maxStateSize, &failedKey)) {
-    case QStateSyncServerState::ApplyResult::NotAnArray:
-        refuseChange(change, Error::NotAnArray,
-                     QStringLiteral("%1 is not an array").arg(failedKey));
+    if (!applyOrRefuse(state, change))
         return;
-    case QStateSyncServerState::ApplyResult::TooLarge:
-        refuseChange(change, Error::StateTooLarge,
-                     QStringLiteral("The change would make the state larger than %1 bytes")
-                             .arg(limits.maxStateSize));
-        return;
-    case QStateSyncServerState::ApplyResult::Applied:
-        break;
-    }
     if (shown)
         state.published = std::move(shown);
     const QJsonObject notified = change.kind == QStateSyncUpdateRequest::Append
@@ -267,6 +255,26 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
     state.broadcast(change.kind, change.changes, state.value, state.version, change.sender,
                     change.requestId);
     Q_EMIT q->stateUpdated(state.identifier, notified, state.version);
+}
+
+bool QStateSyncerPrivate::applyOrRefuse(QStateSyncServerState &state,
+                                        const QStateSyncChange &change)
+{
+    QString failedKey;
+    switch (state.apply(change.kind, change.changes, limits.maxStateSize, &failedKey)) {
+    case QStateSyncServerState::ApplyResult::NotAnArray:
+        refuseChange(change, Error::NotAnArray,
+                     QStringLiteral("%1 is not an array").arg(failedKey));
+        return false;
+    case QStateSyncServerState::ApplyResult::TooLarge:
+        refuseChange(change, Error::StateTooLarge,
+                     QStringLiteral("The change would make the state larger than %1 bytes")
+                             .arg(limits.maxStateSize));
+        return false;
+    case QStateSyncServerState::ApplyResult::Applied:
+        break;
+    }
+    return true;
 }
 
 void QStateSyncerPrivate::refuseChange(const QStateSyncChange &change, Error error,

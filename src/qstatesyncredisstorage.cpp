@@ -286,10 +286,11 @@ bool QStateSyncRedisStoragePrivate::open(QList<QStateSyncStoredState> *states)
     }
     livenessTimer->start();
     connectToRedis();
-    qCInfo(lcStateSyncStorage).noquote()
-            << "node" << node << "joined the cluster at"
-            << QStringLiteral("%1:%2").arg(hostName).arg(port)
-            << "(states in Redis:" << states->size() << QLatin1Char(')');
+    qCInfo(lcStateSyncStorage).noquote() << "node" << node << "joined the cluster at"
+                                         << QStringLiteral("%1:%2 (states in Redis: %3)")
+                                                    .arg(hostName)
+                                                    .arg(port)
+                                                    .arg(states->size());
     return true;
 }
 

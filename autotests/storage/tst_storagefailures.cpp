@@ -261,6 +261,10 @@ void tst_StorageFailures::storedChangesReachTheServersThread()
     QMetaObject::invokeMethod(
             node.server.get(), [&] { node.server->moveToThread(testThread); },
             Qt::BlockingQueuedConnection);
+    // Qt hands the timers of the server and its children over by calls posted to them in
+    // this thread: delivered now, not dropped with the server (which would leak Qt's lists
+    // of them).
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::MetaCall);
     serverThread.quit();
     QVERIFY(serverThread.wait(Timeout));
 }
