@@ -40,9 +40,12 @@ struct QStateSyncRedisReply
 };
 
 // One asynchronous connection to a Redis server, served by the thread's event loop.
-// hiredis does the protocol; socket notifiers tell it when to read and write. (hiredis'
-// own adapters/qt.h connects to QSocketNotifier::activated(int), which Qt 6 no longer
-// has, so this class hooks hiredis' event callbacks itself.)
+// hiredis does the protocol; socket notifiers tell it when to read and write. This class
+// hooks hiredis' event callbacks itself rather than use hiredis' adapters/qt.h, whose
+// RedisQtAdapter (a Q_OBJECT class in a system header, for moc to find) deletes a socket
+// notifier from inside that notifier's own activated() when the connection closes, and
+// leaves hiredis calling it back with a null adapter once it is destroyed before its
+// context. Here notifiers go with deleteLater(), and abort() unhooks the callbacks first.
 //
 // A connection is either for commands or, once subscribe() was called, for receiving
 // published messages (Redis allows no other commands on a subscribed connection).
