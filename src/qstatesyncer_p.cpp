@@ -234,6 +234,9 @@ void QStateSyncerPrivate::handleJoin(QStateSyncConnection *connection,
     }
     if (sharedStorage() && !state->synced) {
         // In a cluster: joined once this node has the state's current value.
+        qCDebug(lcStateSyncStorage).noquote()
+                << "the join of" << connection->peerDescription() << "waits until state"
+                << loggable(stateIdentifier) << "is read from the cluster's storage";
         connection->awaitedState = stateIdentifier;
         state->waitingJoins.append(connection);
         followState(*state);

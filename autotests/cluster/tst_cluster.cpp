@@ -5,6 +5,7 @@
 // own: convergence in one order, gapless versions, states created and removed cluster-wide,
 // ttl and selfDestruct decided once, and a Redis restart in the middle of a load.
 
+#include "logcapture.h"
 #include "redisserver.h"
 #include "testsupport.h"
 
@@ -13,6 +14,7 @@
 #include "qstatesyncredisconnection_p.h"
 
 #include <QtCore/qjsonarray.h>
+#include <QtCore/qloggingcategory.h>
 #include <QtCore/qrandom.h>
 
 using namespace TestSupport;
@@ -73,6 +75,7 @@ private Q_SLOTS:
     void removalWithoutRedisKeepsTheState();
     void aNodeThatMissesAChangeReadsTheStateAgain();
     void changesWaitingForRedisAreBounded();
+    void detachingTheStorageLetsWaitingJoinsIn();
     void ttlRemovesTheStateOnce();
     void selfDestructCountsTheClientsOfEveryNode();
     void aRedisRestartLosesNothingAcknowledged();
@@ -335,6 +338,35 @@ void tst_Cluster::changesWaitingForRedisAreBounded()
     QTRY_COMPARE_WITH_TIMEOUT(a->server->versionOfState("doc"), Bound, 3 * Timeout);
     QCOMPARE(a->server->valueOfState("doc")->value("i").toInt(), Bound - 1);
     QTRY_COMPARE_WITH_TIMEOUT(client->version(), Bound, Timeout);
+}
+
+void tst_Cluster::detachingTheStorageLetsWaitingJoinsIn()
+{
+    auto a = node("a");
+    QVERIFY(!createState(*a->server, "doc", QJsonObject{{"kept", true}}).isEmpty());
+    m_redis.kill();
+    QTRY_VERIFY_WITH_TIMEOUT(!a->storage->isConnected(), Timeout);
+    // No client joined the state yet: the node must read it first, and cannot.
+    LogCapture log;
+    QLoggingCategory::setFilterRules(QStringLiteral("qstatesync.storage.debug=true"));
+    QStateSyncClient client(urlOf(*a->server), "waiting");
+    QSignalSpy joined(&client, &QStateSyncClient::joined);
+    client.connectToState("doc");
+    QTRY_VERIFY_WITH_TIMEOUT(
+            !LogCapture::linesIn("qstatesync.storage").filter("waits until state doc").isEmpty(),
+            Timeout);
+    QLoggingCategory::setFilterRules(QString());
+    QCOMPARE(joined.size(), 0); // waiting: Redis is away
+    // The application gives up on the cluster: the state goes on in memory, and the join
+    // that waited is let in.
+    QVERIFY(a->server->setStorage(nullptr));
+    QVERIFY(joined.wait(Timeout));
+    QCOMPARE(client.jsonValue(), QJsonObject({{"kept", true}}));
+    QSignalSpy acknowledged(&client, &QStateSyncClient::updateAcknowledged);
+    client.updateState(QJsonObject{{"n", 1}});
+    QVERIFY(acknowledged.wait(Timeout));
+    QCOMPARE(a->server->versionOfState("doc"), 1);
+    QVERIFY(m_redis.start());
 }
 
 void tst_Cluster::ttlRemovesTheStateOnce()
