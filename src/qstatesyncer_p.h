@@ -93,6 +93,10 @@ public:
     void sharedSubmitted(const QString &identifier, quint64 token,
                          QStateSyncSharedStorage::SubmitResult result, qint64 currentVersion);
     bool createSharedState(QStateSyncServerState &state, QStateSyncSharedStorage *shared);
+    // The batch in flight goes back, in order, before what waits to be merged.
+    static void requeueInFlight(QStateSyncServerState &state);
+    // Joins that waited for the state go on, each as if it came now.
+    void resumeWaitingJoins(QStateSyncServerState &state);
     // The changes of a state waiting for the cluster: queued, merged or sent. Past the
     // most, new ones are refused with storage_failed.
     // The cluster did not remove the state: a ttl tries again (after reading the deadline,

@@ -131,7 +131,6 @@ void QStateSyncerPrivate::submitOutgoing(QStateSyncServerState &state)
         else
             batch.touched.insert(key, it.value());
     }
-    inFlight.baseVersion = state.version;
     state.inFlight = std::move(inFlight);
     state.inFlight->token = shared->submit(batch);
 }
@@ -148,7 +147,6 @@ void QStateSyncerPrivate::sharedSubmitted(const QString &identifier, quint64 tok
     case SubmitResult::Unknown:
         // No answer: the next read of the state tells whether it was applied (at once, or
         // once the storage is connected again).
-        state->inFlight->unknown = true;
         state->synced = false;
         sharedStorage()->resync(identifier);
         return;
@@ -164,10 +162,7 @@ void QStateSyncerPrivate::sharedSubmitted(const QString &identifier, quint64 tok
         break;
     }
     // Another node was first: merge the batch again once its changes are here.
-    std::vector<QStateSyncChange> changes = std::move(state->inFlight->changes);
-    state->inFlight.reset();
-    for (auto it = changes.rbegin(); it != changes.rend(); ++it)
-        state->outgoing.push_front(std::move(*it));
+    requeueInFlight(*state);
     state->awaitedVersion = currentVersion;
     if (state->version >= currentVersion) {
         submitOutgoing(*state);
@@ -287,26 +282,20 @@ void QStateSyncerPrivate::sharedSynced(const QStateSyncStoredState &stored, bool
     // A batch whose answer was lost: the storage's record of this node's last batch tells
     // whether it is in the value just read.
     QHash<QStateSyncConnection *, QList<QJsonValue>> acknowledged;
-    if (state->inFlight) {
-        std::vector<QStateSyncChange> changes = std::move(state->inFlight->changes);
-        // This node submits one batch of a state at a time: the last one recorded is the
-        // one in flight, or an earlier one.
-        const bool applied = lastToken == state->inFlight->token;
-        state->inFlight.reset();
-        if (applied) {
-            for (const QStateSyncChange &change : changes) {
-                if (change.sender && !change.requestId.isUndefined())
-                    acknowledged[change.sender.data()].append(change.requestId);
-            }
-        } else {
-            for (auto it = changes.rbegin(); it != changes.rend(); ++it)
-                state->outgoing.push_front(std::move(*it));
+    // This node submits one batch of a state at a time: the last one recorded is the one
+    // in flight, or an earlier one.
+    if (state->inFlight && lastToken != state->inFlight->token) {
+        requeueInFlight(*state);
+    } else if (state->inFlight) {
+        for (const QStateSyncChange &change : state->inFlight->changes) {
+            if (change.sender && !change.requestId.isUndefined())
+                acknowledged[change.sender.data()].append(change.requestId);
         }
+        state->inFlight.reset();
     }
     state->awaitedVersion = 0;
     // What was heard before the read and is newer than it, in order.
     std::vector<QStateSyncServerState::Publication> early = std::exchange(state->early, {});
-    const std::shared_ptr<QStateSyncServerState> keep = state;
     for (const QStateSyncServerState::Publication &publication : early) {
         if (!state->synced || state->removed)
             break;
@@ -319,18 +308,33 @@ void QStateSyncerPrivate::sharedSynced(const QStateSyncStoredState &stored, bool
             client->resynchronize(acknowledged.value(client));
     }
     // Joins that waited for the value go on, each as if it came now.
-    const QList<QPointer<QStateSyncConnection>> joins = std::exchange(state->waitingJoins, {});
-    for (const QPointer<QStateSyncConnection> &connection : joins) {
-        if (connection && !connection->isGone() && connection->awaitedState == state->identifier) {
-            connection->awaitedState.clear();
-            handleJoin(connection, state->identifier);
-        }
-    }
+    resumeWaitingJoins(*state);
     if (state->removed || !state->synced)
         return;
     processQueue(state);
     submitOutgoing(*state);
     unfollowIfIdle(*state);
+}
+
+void QStateSyncerPrivate::requeueInFlight(QStateSyncServerState &state)
+{
+    if (!state.inFlight)
+        return;
+    std::vector<QStateSyncChange> changes = std::move(state.inFlight->changes);
+    state.inFlight.reset();
+    for (auto it = changes.rbegin(); it != changes.rend(); ++it)
+        state.outgoing.push_front(std::move(*it));
+}
+
+void QStateSyncerPrivate::resumeWaitingJoins(QStateSyncServerState &state)
+{
+    const QList<QPointer<QStateSyncConnection>> joins = std::exchange(state.waitingJoins, {});
+    for (const QPointer<QStateSyncConnection> &connection : joins) {
+        if (connection && !connection->isGone() && connection->awaitedState == state.identifier) {
+            connection->awaitedState.clear();
+            handleJoin(connection, state.identifier);
+        }
+    }
 }
 
 bool QStateSyncerPrivate::clusterRemovalFailed(const QString &stateIdentifier,

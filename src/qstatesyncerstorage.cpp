@@ -148,12 +148,7 @@ void QStateSyncerPrivate::releaseShared(QStateSyncSharedStorage *shared)
         state->early.clear();
         state->awaitedVersion = 0;
         // What the cluster did not answer yet is applied here instead.
-        if (state->inFlight) {
-            std::vector<QStateSyncChange> changes = std::move(state->inFlight->changes);
-            state->inFlight.reset();
-            for (auto it = changes.rbegin(); it != changes.rend(); ++it)
-                state->outgoing.push_front(std::move(*it));
-        }
+        requeueInFlight(*state);
     }
 }
 
@@ -172,14 +167,7 @@ void QStateSyncerPrivate::resumeReleasedStates()
             state->outgoing.pop_front();
             applyChange(*state, change);
         }
-        const QList<QPointer<QStateSyncConnection>> joins = std::exchange(state->waitingJoins, {});
-        for (const QPointer<QStateSyncConnection> &connection : joins) {
-            if (connection && !connection->isGone()
-                && connection->awaitedState == state->identifier) {
-                connection->awaitedState.clear();
-                handleJoin(connection, state->identifier);
-            }
-        }
+        resumeWaitingJoins(*state);
         if (!state->removed)
             processQueue(state);
     }

@@ -95,14 +95,12 @@ public:
     std::vector<Publication> early;
     // Changes the hooks let through, waiting to be merged and submitted.
     std::deque<QStateSyncChange> outgoing;
-    // The batch submitted and not yet heard back; unknown: the answer was lost with the
-    // connection, and the next read of the state tells whether it was applied.
+    // The batch submitted and not yet heard back (when its answer is lost, the next read
+    // of the state tells whether it was applied).
     struct InFlight
     {
         quint64 token = 0;
-        qint64 baseVersion = 0;
         std::vector<QStateSyncChange> changes;
-        bool unknown = false;
     };
     std::optional<InFlight> inFlight;
     // After a conflict: the version the state must reach before the next batch.

@@ -34,7 +34,6 @@ struct QStateSyncSharedBatch
 {
     QString identifier;
     qint64 baseVersion = 0;
-    quint64 token = 0; // set by submit(): unique per node, tells the node its own batches
     QList<QStateSyncSharedChange> changes;
     // The state's top-level values the batch touched, as they are after it; an undefined
     // value: the key went.

@@ -47,21 +47,38 @@ struct Node
     bool attached = false;
 };
 
-// Reads the file from a connection of its own, as another process would: only what was
-// committed.
-class FileReader
+// A connection of the test's own to the storage's file, under a name no other uses.
+class FileConnection
 {
 public:
-    explicit FileReader(const QString &fileName)
-        : m_name(QStringLiteral("reader-%1").arg(++s_count))
+    FileConnection(const QString &fileName, const QString &options)
+        : m_name(QStringLiteral("test-connection-%1").arg(++s_count))
     {
         auto database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
         database.setDatabaseName(fileName);
-        database.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        database.setConnectOptions(options);
         m_open = database.open();
     }
-    ~FileReader() { QSqlDatabase::removeDatabase(m_name); }
+    ~FileConnection() { QSqlDatabase::removeDatabase(m_name); }
+    Q_DISABLE_COPY_MOVE(FileConnection)
     bool isOpen() const { return m_open; }
+
+protected:
+    QString m_name;
+
+private:
+    static inline int s_count = 0;
+    bool m_open = false;
+};
+
+// Reads the file from a connection of its own, as another process would: only what was
+// committed.
+class FileReader : public FileConnection
+{
+public:
+    explicit FileReader(const QString &fileName)
+        : FileConnection(fileName, QStringLiteral("QSQLITE_OPEN_READONLY"))
+    { }
     qint64 count(const QString &sql) const
     {
         QSqlQuery query(QSqlDatabase::database(m_name));
@@ -82,27 +99,17 @@ public:
                                  .arg(version))
                 == 1;
     }
-
-private:
-    static inline int s_count = 0;
-    QString m_name;
-    bool m_open = false;
 };
 
 // A connection that writes to the file while a storage uses it. A trigger that raises an
 // error makes every write of the storage fail, as a full or broken disk would, until it is
 // dropped.
-class FileBreaker
+class FileBreaker : public FileConnection
 {
 public:
     explicit FileBreaker(const QString &fileName)
-        : m_name(QStringLiteral("breaker-%1").arg(++s_count))
-    {
-        auto database = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
-        database.setDatabaseName(fileName);
-        m_open = database.open();
-    }
-    ~FileBreaker() { QSqlDatabase::removeDatabase(m_name); }
+        : FileConnection(fileName, QString())
+    { }
     bool exec(const QString &sql)
     {
         QSqlQuery query(QSqlDatabase::database(m_name));
@@ -113,16 +120,11 @@ public:
     }
     bool failWrites()
     {
-        return m_open
+        return isOpen()
                 && exec(QStringLiteral("CREATE TRIGGER broken BEFORE INSERT ON changes BEGIN "
                                        "SELECT RAISE(ABORT, 'the disk is on fire'); END"));
     }
     bool mendWrites() { return exec(QStringLiteral("DROP TRIGGER broken")); }
-
-private:
-    static inline int s_count = 0;
-    QString m_name;
-    bool m_open = false;
 };
 
 } // namespace StorageSupport
