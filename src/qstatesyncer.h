@@ -60,6 +60,7 @@ class Q_STATESYNC_EXPORT QStateSyncer : public QObject
     Q_PROPERTY(qint64 maxPendingOutput READ maxPendingOutput WRITE setMaxPendingOutput NOTIFY
                        maxPendingOutputChanged)
     Q_PROPERTY(int ioThreads READ ioThreads WRITE setIoThreads NOTIFY ioThreadsChanged)
+    Q_PROPERTY(int stateThreads READ stateThreads WRITE setStateThreads NOTIFY stateThreadsChanged)
     Q_PROPERTY(QStateSyncStorage *storage READ storage NOTIFY storageChanged)
     Q_PROPERTY(bool revealStateExistence READ revealStateExistence WRITE setRevealStateExistence
                        NOTIFY revealStateExistenceChanged)
@@ -142,6 +143,8 @@ public:
     int ioThreads() const;
     void setMaxPendingOutput(qint64 bytes);
     void setIoThreads(int threads);
+    int stateThreads() const;
+    void setStateThreads(int threads);
     bool revealStateExistence() const;
     void setRevealStateExistence(bool reveal);
 
@@ -176,6 +179,7 @@ Q_SIGNALS:
     void maxPendingOutputChanged();
     void revealStateExistenceChanged();
     void ioThreadsChanged();
+    void stateThreadsChanged();
     void storageChanged();
 
 private:

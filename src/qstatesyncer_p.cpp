@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
 
 #include "qstatesyncer_p.h"
+#include "qstatesyncstatethreads_p.h"
 #include "qstatesyncauthorizationrequest.h"
 #include "qstatesyncconnection_p.h"
 #include "qstatesynciohub_p.h"
@@ -56,6 +57,8 @@ QStateSyncerPrivate::~QStateSyncerPrivate()
 {
     // Everything applied is stored before the server goes; nothing is shown any more.
     heldChanges.clear();
+    // Batches still running are dropped: their senders were not answered.
+    stateWorkers.reset();
     detachStorage();
     // Children of q outlive this object by a moment; take down everything that calls back
     // into it first.

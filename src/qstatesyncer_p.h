@@ -26,6 +26,8 @@
 
 class QStateSyncConnection;
 class QStateSyncIoHub;
+class QStateSyncStateThreads;
+struct QStateSyncStateBatch;
 class QStateSyncLink;
 class QStateSyncStorage;
 class QStateSyncStoragePrivate;
@@ -108,6 +110,33 @@ public:
     int countClusterClients(QStateSyncServerState &state);
     // (Re)starts the timer that removes the state at its ttl deadline.
     void startTtl(const std::shared_ptr<QStateSyncServerState> &state);
+
+    // State threads (qstatesyncerthreads.cpp): the changes of states without hooks are
+    // merged and encoded there, one batch per state at a time.
+    int stateThreads = defaultStateThreads();
+    std::unique_ptr<QStateSyncStateThreads> stateWorkers;
+    int nextStateThread = 0;
+    std::vector<std::weak_ptr<QStateSyncServerState>> batchesToSubmit;
+    bool batchSubmitPosted = false;
+    static int defaultStateThreads();
+    // Whether the state's changes go to a state thread once the hooks let them through:
+    // with state threads, no shared storage and no storage that holds changes, when
+    // nothing hooks the changes of the state; and always while some of them are there.
+    bool usesStateThreads(const QStateSyncServerState &state) const;
+    // Whether the hooks wait for the state's batches to end (they see the current value).
+    bool hooksWaitForStateThread(const QStateSyncServerState &state) const;
+    void queueForStateThread(QStateSyncServerState &state, const QStateSyncChange &change);
+    // Waits for the state's batches and applies them, and those of the changes waiting
+    // for one, now: a server-side change is applied within the call that makes it.
+    void finishThreadWork(QStateSyncServerState &state);
+    void submitScheduledBatches();
+    void submitBatch(const std::shared_ptr<QStateSyncServerState> &state);
+    void commitBatch(QStateSyncStateBatch &batch, const std::weak_ptr<QStateSyncServerState> &weak);
+    // Stores a change applied on a state thread; the snapshot, when one is due, comes with
+    // snapshotIfDue() at the end of the batch.
+    void storeBatchChange(QStateSyncServerState &state, qint64 version,
+                          const QStateSyncChange &change);
+    void snapshotIfDue(QStateSyncServerState &state);
 
     // Starts, restarts or stops the heartbeat after its interval changed.
     void restartHeartbeat();
@@ -202,6 +231,10 @@ public:
 private:
     // Applies the change to state (within the size limit), or tells its sender why not.
     bool applyOrRefuse(QStateSyncServerState &state, const QStateSyncChange &change);
+    // True when result is Applied; otherwise tells the change's sender why not.
+    bool refuseUnless(QStateSyncServerState::ApplyResult result, const QStateSyncChange &change,
+                      const QString &failedKey);
+    void refuseTooDeep(const QStateSyncChange &change);
     void refuseChange(const QStateSyncChange &change, QStateSync::Error error,
                       const QString &message);
 

@@ -104,7 +104,8 @@ void QStateSyncerPrivate::processQueue(const std::shared_ptr<QStateSyncServerSta
         return;
     }
     state->processing = true;
-    while (!state->removed && !state->waitingFor && !state->queue.empty()) {
+    while (!state->removed && !state->waitingFor && !state->queue.empty()
+           && !hooksWaitForStateThread(*state)) {
         QStateSyncChange change = std::move(state->queue.front());
         state->queue.pop_front();
         if (!runInterceptor(*state, change) || state->removed)
@@ -222,14 +223,22 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
 {
     // Hooks may have rewritten the change: hold it to the same depth rule as a message
     // (the message envelope takes two of the levels).
-    if (QStateSyncMerge::depth(change.changes) > maxNestingDepth - 2) {
-        refuseChange(
-                change, Error::NestingTooDeep,
-                QStringLiteral("The update nests deeper than %1 levels").arg(maxNestingDepth - 2));
-        return;
-    }
     if (!storageAccepts(state, change))
         return;
+    if (usesStateThreads(state)) {
+        if (!change.serverSide) {
+            queueForStateThread(state, change); // the state thread checks the depth
+            return;
+        }
+        // A server-side change is applied within the call, after what came before it.
+        finishThreadWork(state);
+        if (state.removed)
+            return;
+    }
+    if (QStateSyncMerge::depth(change.changes) > maxNestingDepth - 2) {
+        refuseTooDeep(change);
+        return;
+    }
     if (sharedStorage()) {
         // Merged on the current value and applied by the shared storage, in its order.
         state.outgoing.push_back(change);
@@ -257,11 +266,24 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
     Q_EMIT q->stateUpdated(state.identifier, notified, state.version);
 }
 
+void QStateSyncerPrivate::refuseTooDeep(const QStateSyncChange &change)
+{
+    refuseChange(change, Error::NestingTooDeep,
+                 QStringLiteral("The update nests deeper than %1 levels").arg(maxNestingDepth - 2));
+}
+
 bool QStateSyncerPrivate::applyOrRefuse(QStateSyncServerState &state,
                                         const QStateSyncChange &change)
 {
     QString failedKey;
-    switch (state.apply(change.kind, change.changes, limits.maxStateSize, &failedKey)) {
+    return refuseUnless(state.apply(change.kind, change.changes, limits.maxStateSize, &failedKey),
+                        change, failedKey);
+}
+
+bool QStateSyncerPrivate::refuseUnless(QStateSyncServerState::ApplyResult result,
+                                       const QStateSyncChange &change, const QString &failedKey)
+{
+    switch (result) {
     case QStateSyncServerState::ApplyResult::NotAnArray:
         refuseChange(change, Error::NotAnArray,
                      QStringLiteral("%1 is not an array").arg(failedKey));

@@ -268,6 +268,24 @@ bool QStateSyncerPrivate::storeChange(QStateSyncServerState &state, const QState
     return true;
 }
 
+void QStateSyncerPrivate::storeBatchChange(QStateSyncServerState &state, qint64 version,
+                                           const QStateSyncChange &change)
+{
+    if (QStateSyncStoragePrivate *backend = storageBackend()) {
+        backend->saveChange(state.identifier, version, change.kind, change.changes);
+        ++state.changesSinceSnapshot;
+    }
+}
+
+void QStateSyncerPrivate::snapshotIfDue(QStateSyncServerState &state)
+{
+    QStateSyncStoragePrivate *backend = storageBackend();
+    if (!backend || state.changesSinceSnapshot < ChangesPerSnapshot)
+        return;
+    state.changesSinceSnapshot = 0;
+    backend->saveSnapshot(state.identifier, state.value, state.version);
+}
+
 void QStateSyncerPrivate::releaseChanges(quint64 storedSequence)
 {
     while (!heldChanges.empty() && heldChanges.front().sequence <= storedSequence) {

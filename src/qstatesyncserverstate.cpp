@@ -18,7 +18,7 @@ QStateSyncServerState::QStateSyncServerState(const QString &identifier,
     , value(options.initialValue())
     , createdAt(QDateTime::currentDateTimeUtc())
 {
-    measure();
+    m_sizes.measure(value);
 }
 
 QStateSyncServerState::~QStateSyncServerState()
@@ -41,39 +41,60 @@ qint64 keySize(const QString &key)
 }
 } // namespace
 
+void QStateSyncValueSizes::measure(const QJsonObject &value)
+{
+    perKey.clear();
+    entries = 0;
+    for (auto it = value.constBegin(), end = value.constEnd(); it != end; ++it) {
+        const qint64 bytes = encodedSize(it.value());
+        perKey.insert(it.key(), bytes);
+        entries += keySize(it.key()) + bytes;
+    }
+}
+
+qint64 QStateSyncValueSizes::total(const QJsonObject &value) const
+{
+    // {"a":1,"b":2}: the braces, the entries, a comma between each two.
+    return 2 + entries + std::max<qint64>(value.size() - 1, 0);
+}
+
 void QStateSyncServerState::resetValue(const QJsonObject &newValue, qint64 newVersion)
 {
     value = newValue;
     version = newVersion;
-    measure();
-}
-
-void QStateSyncServerState::measure()
-{
-    m_valueSizes.clear();
-    m_entriesSize = 0;
-    for (auto it = value.constBegin(), end = value.constEnd(); it != end; ++it) {
-        const qint64 bytes = encodedSize(it.value());
-        m_valueSizes.insert(it.key(), bytes);
-        m_entriesSize += keySize(it.key()) + bytes;
-    }
+    m_sizes.measure(value);
 }
 
 void QStateSyncServerState::replaceValue(const QJsonObject &newValue)
 {
     value = newValue;
-    measure();
+    m_sizes.measure(value);
+}
+
+void QStateSyncServerState::adoptValue(const QJsonObject &newValue,
+                                       const QStateSyncValueSizes &sizes, qint64 newVersion)
+{
+    value = newValue;
+    m_sizes = sizes;
+    version = newVersion;
 }
 
 qint64 QStateSyncServerState::size() const
 {
-    // {"a":1,"b":2}: the braces, the entries, a comma between each two.
-    return 2 + m_entriesSize + std::max<qint64>(value.size() - 1, 0);
+    return m_sizes.total(value);
 }
 
 QStateSyncServerState::ApplyResult QStateSyncServerState::apply(QStateSyncUpdateRequest::Kind kind,
                                                                 const QJsonObject &changes,
                                                                 qint64 maxSize, QString *failedKey)
+{
+    return apply(value, m_sizes, options.mergeMode(), kind, changes, maxSize, failedKey);
+}
+
+QStateSyncServerState::ApplyResult
+QStateSyncServerState::apply(QJsonObject &value, QStateSyncValueSizes &sizes,
+                             QStateSync::MergeMode mode, QStateSyncUpdateRequest::Kind kind,
+                             const QJsonObject &changes, qint64 maxSize, QString *failedKey)
 {
     struct Step
     {
@@ -83,10 +104,10 @@ QStateSyncServerState::ApplyResult QStateSyncServerState::apply(QStateSyncUpdate
     };
     QList<Step> steps;
     steps.reserve(changes.size());
-    qint64 entriesSize = m_entriesSize;
+    qint64 entriesSize = sizes.entries;
     qsizetype keys = value.size();
     const bool append = kind == QStateSyncUpdateRequest::Append;
-    const bool deep = options.mergeMode() == QStateSync::MergeMode::Deep;
+    const bool deep = mode == QStateSync::MergeMode::Deep;
     for (auto it = changes.constBegin(), end = changes.constEnd(); it != end; ++it) {
         const QJsonValue current = value.value(it.key());
         const bool existed = !current.isUndefined();
@@ -100,7 +121,7 @@ QStateSyncServerState::ApplyResult QStateSyncServerState::apply(QStateSyncUpdate
             // [a] + [b,c] is [a,b,c]: the items, and a comma before each unless the array
             // was empty. The array itself is only touched once the change is let through.
             const QJsonArray items = it.value().toArray();
-            step.size = current.isArray() ? m_valueSizes.value(it.key()) : 2;
+            step.size = current.isArray() ? sizes.perKey.value(it.key()) : 2;
             for (const QJsonValue &item : items)
                 step.size += encodedSize(item) + 1;
             if (current.toArray().isEmpty() && !items.isEmpty())
@@ -118,22 +139,22 @@ QStateSyncServerState::ApplyResult QStateSyncServerState::apply(QStateSyncUpdate
             step.size = encodedSize(step.value);
         }
         if (existed)
-            entriesSize -= keySize(it.key()) + m_valueSizes.value(it.key());
+            entriesSize -= keySize(it.key()) + sizes.perKey.value(it.key());
         if (!step.value.isUndefined())
             entriesSize += keySize(it.key()) + step.size;
         keys += (step.value.isUndefined() ? 0 : 1) - (existed ? 1 : 0);
         steps.append(std::move(step));
     }
     const qint64 newSize = 2 + entriesSize + std::max<qint64>(keys - 1, 0);
-    if (maxSize > 0 && newSize > maxSize && newSize > size())
+    if (maxSize > 0 && newSize > maxSize && newSize > sizes.total(value))
         return ApplyResult::TooLarge;
     for (Step &step : steps) {
         if (step.value.isUndefined()) {
             value.remove(step.key);
-            m_valueSizes.remove(step.key);
+            sizes.perKey.remove(step.key);
             continue;
         }
-        m_valueSizes.insert(step.key, step.size);
+        sizes.perKey.insert(step.key, step.size);
         if (!append) {
             value.insert(step.key, step.value);
             continue;
@@ -148,7 +169,7 @@ QStateSyncServerState::ApplyResult QStateSyncServerState::apply(QStateSyncUpdate
             array.append(item);
         value.insert(step.key, array);
     }
-    m_entriesSize = entriesSize;
+    sizes.entries = entriesSize;
     return ApplyResult::Applied;
 }
 
@@ -157,49 +178,72 @@ void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
                                       qint64 versionAfter, const QStateSyncConnection *sender,
                                       const QJsonValue &requestId) const
 {
+    QStateSyncEncodedChange encoded;
+    broadcast(kind, changes, &valueAfter, encoded, versionAfter, sender, requestId);
+}
+
+void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
+                                      const QJsonObject &changes,
+                                      const QStateSyncEncodedChange &encoded, qint64 versionAfter,
+                                      const QStateSyncConnection *sender,
+                                      const QJsonValue &requestId) const
+{
+    // The frames are shared, not copied; one missing is made here, into this copy.
+    QStateSyncEncodedChange frames = encoded;
+    broadcast(kind, changes, nullptr, frames, versionAfter, sender, requestId);
+}
+
+void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
+                                      const QJsonObject &changes, const QJsonObject *valueAfter,
+                                      QStateSyncEncodedChange &encoded, qint64 versionAfter,
+                                      const QStateSyncConnection *sender,
+                                      const QJsonValue &requestId) const
+{
     const bool acknowledge = sender && !requestId.isUndefined() && !requestId.isNull();
     const bool append = kind == QStateSyncUpdateRequest::Append;
     const int v2Type = append ? MessageType::StateAppended : MessageType::StateUpdated;
-    // Each form is made when the first client needs it.
-    std::optional<Broadcast> v2;
-    QByteArray v2Frame;
-    std::optional<QJsonObject> wholeValues;
-    std::optional<Broadcast> v1;
-    QByteArray v1Frame;
+    // Each form is made when the first client needs it, unless it was made ahead.
+    bool haveTouchedValues = !valueAfter;
     const auto touchedValues = [&]() -> const QJsonObject & {
-        if (!wholeValues)
-            wholeValues = QStateSyncMerge::topLevelValues(valueAfter, changes);
-        return *wholeValues;
+        if (!haveTouchedValues) {
+            encoded.touchedValues = QStateSyncMerge::topLevelValues(*valueAfter, changes);
+            haveTouchedValues = true;
+        }
+        return encoded.touchedValues;
+    };
+    std::optional<Broadcast> v2Message;
+    std::optional<Broadcast> v1Message;
+    const auto frame
+            = [&](QByteArray &made, bool v2, const QJsonValue &ownRequestId) -> const QByteArray & {
+        if (made.isEmpty()) {
+            std::optional<Broadcast> &message = v2 ? v2Message : v1Message;
+            if (!message && v2)
+                message.emplace(v2Type, changes, versionAfter);
+            else if (!message)
+                message.emplace(MessageType::StateUpdated, touchedValues(), versionAfter);
+            made = textFrame(message->message(ownRequestId));
+        }
+        return made;
     };
 
     for (QStateSyncConnection *client : clients) {
-        const QJsonValue ownRequestId
-                = acknowledge && client == sender ? requestId : QJsonValue(QJsonValue::Undefined);
+        const bool own = acknowledge && client == sender;
+        const QJsonValue ownRequestId = own ? requestId : QJsonValue(QJsonValue::Undefined);
         if (client->isV2()) {
-            if (!v2) {
-                v2.emplace(v2Type, changes, versionAfter);
-                v2Frame = textFrame(v2->message());
-            }
             if (client->isCongested()) {
                 // As a patch, an append is the whole new arrays of its keys.
                 client->conflateChange(append ? touchedValues() : changes, options.mergeMode(),
                                        ownRequestId);
-            } else if (!ownRequestId.isUndefined()) {
-                client->sendFrame(textFrame(v2->message(ownRequestId)));
             } else {
-                client->sendFrame(v2Frame);
+                client->sendFrame(own ? frame(encoded.acknowledgementFrame, true, requestId)
+                                      : frame(encoded.v2Frame, true, ownRequestId));
             }
         } else {
-            if (!v1) {
-                v1.emplace(MessageType::StateUpdated, touchedValues(), versionAfter);
-                v1Frame = textFrame(v1->message());
-            }
             if (client->isCongested())
                 client->conflateKeys(changes, ownRequestId);
-            else if (!ownRequestId.isUndefined())
-                client->sendFrame(textFrame(v1->message(ownRequestId)));
             else
-                client->sendFrame(v1Frame);
+                client->sendFrame(own ? frame(encoded.acknowledgementFrame, false, requestId)
+                                      : frame(encoded.v1Frame, false, ownRequestId));
         }
     }
 }

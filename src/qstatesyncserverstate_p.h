@@ -28,6 +28,31 @@
 #include <vector>
 
 class QStateSyncConnection;
+struct QStateSyncStateBatch;
+
+// The compact JSON size of a state's value, kept per top-level key so that a change costs
+// the encoding of the values it touches (an append only that of its items), never that
+// of the whole value.
+struct QStateSyncValueSizes
+{
+    QHash<QString, qint64> perKey; // compact JSON bytes of each top-level value
+    qint64 entries = 0; // the sum of "key":value over all keys, without commas
+
+    void measure(const QJsonObject &value);
+    // The size of value, as compact JSON, in bytes, when these are its sizes.
+    qint64 total(const QJsonObject &value) const;
+};
+
+// A change merged and encoded ahead of its broadcast (on a state thread): the frames each
+// flavour of client gets, those of its sender's acknowledgement, and the whole new values
+// of the top-level keys it touched. An empty frame is made when a client needs it.
+struct QStateSyncEncodedChange
+{
+    QJsonObject touchedValues;
+    QByteArray v1Frame;
+    QByteArray v2Frame;
+    QByteArray acknowledgementFrame;
+};
 
 // A change waiting in a state's queue: an update or an append, from a client or from the
 // server itself (sender is null then).
@@ -117,8 +142,16 @@ public:
     enum class ApplyResult { Applied, NotAnArray, TooLarge };
     ApplyResult apply(QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes,
                       qint64 maxSize, QString *failedKey);
+    // The same on any value and its sizes, in any thread.
+    static ApplyResult apply(QJsonObject &value, QStateSyncValueSizes &sizes,
+                             QStateSync::MergeMode mode, QStateSyncUpdateRequest::Kind kind,
+                             const QJsonObject &changes, qint64 maxSize, QString *failedKey);
     // The size of the value as compact JSON, in bytes.
     qint64 size() const;
+    const QStateSyncValueSizes &valueSizes() const { return m_sizes; }
+    // Takes a value merged elsewhere (on a state thread) with its sizes and version.
+    void adoptValue(const QJsonObject &newValue, const QStateSyncValueSizes &sizes,
+                    qint64 newVersion);
     // Replaces the value and the version (a state brought back from storage, or changes
     // taken back).
     void resetValue(const QJsonObject &newValue, qint64 newVersion);
@@ -128,6 +161,22 @@ public:
     bool processing = false;
     bool removed = false;
 
+    // With state threads (QStateSyncer::stateThreads): the changes that passed the hooks
+    // wait in threadQueue for the state's next batch, which is merged and encoded on the
+    // state's thread, on a copy of the value, while threadBatch holds the changes of the
+    // batch running there. Its result is applied and broadcast on the server's thread.
+    std::deque<QStateSyncChange> threadQueue;
+    std::vector<QStateSyncChange> threadBatch;
+    std::shared_ptr<QStateSyncStateBatch> runningBatch;
+    bool batchRunning = false;
+    bool batchScheduled = false;
+    int stateThread = -1;
+    bool hasThreadWork() const { return batchRunning || !threadQueue.empty(); }
+    bool hasInterceptor() const
+    {
+        return options.interceptStateUpdate() || options.interceptStateAppend();
+    }
+
     // Sends a change to every joined client; valueAfter and versionAfter are the state's
     // value and version right after it. v2 clients get changes as they are, v1 clients the
     // whole new value of each top-level key it touched. Each flavour is encoded and framed once; only the
@@ -135,6 +184,10 @@ public:
     // whose output is congested gets the change folded into what it will be sent later.
     void broadcast(QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes,
                    const QJsonObject &valueAfter, qint64 versionAfter,
+                   const QStateSyncConnection *sender, const QJsonValue &requestId) const;
+    // The same for a change encoded ahead (whose touchedValues are set).
+    void broadcast(QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes,
+                   const QStateSyncEncodedChange &encoded, qint64 versionAfter,
                    const QStateSyncConnection *sender, const QJsonValue &requestId) const;
 
     // The presence entries of the joined clients, in the order they joined.
@@ -145,11 +198,11 @@ public:
                            const QStateSyncConnection *except = nullptr) const;
 
 private:
-    // The size is kept per top-level key, so a change costs the encoding of the values it
-    // touches (an append only that of its items), never that of the whole value.
-    void measure();
-    QHash<QString, qint64> m_valueSizes; // compact JSON bytes of each top-level value
-    qint64 m_entriesSize = 0; // the sum of "key":value over all keys, without commas
+    void broadcast(QStateSyncUpdateRequest::Kind kind, const QJsonObject &changes,
+                   const QJsonObject *valueAfter, QStateSyncEncodedChange &encoded,
+                   qint64 versionAfter, const QStateSyncConnection *sender,
+                   const QJsonValue &requestId) const;
+    QStateSyncValueSizes m_sizes;
 };
 
 #endif // QSTATESYNCSERVERSTATE_P_H

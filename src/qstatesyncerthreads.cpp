@@ -1,0 +1,235 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+// State threads: the changes of states that no hook watches are merged and encoded on
+// worker threads, a batch per state at a time, on a copy of the state's value; the
+// server's thread applies the result (one assignment), broadcasts the frames made there
+// and emits the signals, in the order the changes came.
+
+#include "qstatesyncer.h"
+#include "qstatesyncconnection_p.h"
+#include "qstatesyncer_p.h"
+#include "qstatesyncstatethreads_p.h"
+
+#include <algorithm>
+
+using QStateSync::Error;
+
+namespace {
+// The most changes of one state in one batch: what comes meanwhile waits for the next.
+constexpr size_t MostChangesPerBatch = 512;
+} // namespace
+
+/*!
+    \property QStateSyncer::stateThreads
+    \brief how many threads merge and encode the states' changes; 0 means the server's
+    own thread. Default: 0, or the value of the environment variable
+    \c QSTATESYNC_STATE_THREADS when it is set.
+
+    With state threads, the changes of a state that no hook watches (no
+    QStateSyncStateOptions interceptor, nothing connected to updateRequested()) are
+    merged and encoded on one of these threads: the merge of a change into the value,
+    the size check of maxStateSize, and the encoding of the message each flavour of client
+    gets. Many states then use as many cores. The server's thread keeps the rest: it takes
+    the result of each batch, sends the frames already made, and emits stateUpdated(), in
+    the order the changes came. A state has one batch of changes on a thread at a time;
+    the changes that come meanwhile make its next batch.
+
+    What stays the same: the order of each state's changes, what clients receive, and
+    every signal, emitted on the server's thread. What differs: a change, a server-side
+    one too (updateState(), appendToState()), is applied when its batch comes back, in a
+    later turn of the event loop, instead of within the call; valueOfState() gives the
+    value with the changes applied so far. While a hook watches a state, or while the
+    server has a storage that holds changes until they are stored (the Durable mode of
+    QStateSyncSqliteStorage) or a cluster storage, its changes are applied on the
+    server's thread as without state threads; the hooks of a state wait for its batches
+    to come back, so that they see the current value.
+
+    On a machine with more cores than the I/O threads and the server's thread keep busy,
+    states served by many clients each gain from state threads; one state alone does not
+    (its batches follow each other), and on a machine whose cores are busy already the
+    hand-over costs more than it saves. See the benchmarks.
+
+    A change takes effect at once: the batches running finish on the threads they run on.
+
+    \sa ioThreads
+*/
+
+/*!
+    \fn void QStateSyncer::stateThreadsChanged()
+
+    This signal is emitted when stateThreads changes.
+*/
+
+int QStateSyncer::stateThreads() const
+{
+    return d->stateThreads;
+}
+
+void QStateSyncer::setStateThreads(int threads)
+{
+    threads = std::clamp(threads, 0, 64);
+    if (d->stateThreads == threads)
+        return;
+    d->stateThreads = threads;
+    // Runs what was posted to the threads, whose results come back in later turns.
+    d->stateWorkers.reset();
+    Q_EMIT stateThreadsChanged();
+}
+
+int QStateSyncerPrivate::defaultStateThreads()
+{
+    bool ok = false;
+    const int fromEnvironment = qEnvironmentVariableIntValue("QSTATESYNC_STATE_THREADS", &ok);
+    return ok ? std::clamp(fromEnvironment, 0, 64) : 0;
+}
+
+bool QStateSyncerPrivate::usesStateThreads(const QStateSyncServerState &state) const
+{
+    if (state.hasThreadWork())
+        return true; // what follows waits behind what is there
+    if (stateThreads <= 0 || sharedStorage() || storageHoldsChanges())
+        return false;
+    return !state.hasInterceptor() && !hasUpdateHandler();
+}
+
+bool QStateSyncerPrivate::hooksWaitForStateThread(const QStateSyncServerState &state) const
+{
+    return state.hasThreadWork() && (state.hasInterceptor() || hasUpdateHandler());
+}
+
+void QStateSyncerPrivate::queueForStateThread(QStateSyncServerState &state,
+                                              const QStateSyncChange &change)
+{
+    state.threadQueue.push_back(change);
+    if (state.batchRunning || state.batchScheduled)
+        return;
+    // The changes of this turn of the event loop go in one batch.
+    state.batchScheduled = true;
+    batchesToSubmit.push_back(states.value(state.identifier));
+    if (batchSubmitPosted)
+        return;
+    batchSubmitPosted = true;
+    QMetaObject::invokeMethod(
+            q, [this] { submitScheduledBatches(); }, Qt::QueuedConnection);
+}
+
+void QStateSyncerPrivate::finishThreadWork(QStateSyncServerState &state)
+{
+    const auto shared = states.value(state.identifier);
+    if (shared.get() != &state)
+        return;
+    while (!state.removed && state.hasThreadWork()) {
+        if (!state.batchRunning)
+            submitBatch(shared);
+        const std::shared_ptr<QStateSyncStateBatch> batch = state.runningBatch;
+        batch->waitUntilDone();
+        // Applies it, and sends what waited behind it to a thread.
+        commitBatch(*batch, shared);
+    }
+}
+
+void QStateSyncerPrivate::submitScheduledBatches()
+{
+    batchSubmitPosted = false;
+    const auto scheduled = std::exchange(batchesToSubmit, {});
+    for (const auto &weak : scheduled) {
+        const auto state = weak.lock();
+        if (!state)
+            continue;
+        state->batchScheduled = false;
+        if (!state->removed && !state->batchRunning && !state->threadQueue.empty())
+            submitBatch(state);
+    }
+}
+
+void QStateSyncerPrivate::submitBatch(const std::shared_ptr<QStateSyncServerState> &state)
+{
+    auto batch = std::make_shared<QStateSyncStateBatch>();
+    batch->value = state->value;
+    batch->sizes = state->valueSizes();
+    batch->version = state->version;
+    batch->mergeMode = state->options.mergeMode();
+    batch->maxStateSize = limits.maxStateSize;
+    batch->maxChangeDepth = maxNestingDepth - 2;
+    for (const QStateSyncConnection *client : std::as_const(state->clients))
+        (client->isV2() ? batch->encodeV2 : batch->encodeV1) = true;
+    const size_t count = std::min(state->threadQueue.size(), MostChangesPerBatch);
+    batch->items.reserve(count);
+    state->threadBatch.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+        QStateSyncChange change = std::move(state->threadQueue.front());
+        state->threadQueue.pop_front();
+        QStateSyncStateBatch::Item item;
+        item.kind = change.kind;
+        item.changes = change.changes;
+        item.requestId = change.requestId;
+        if (change.sender) {
+            item.acknowledgement = change.sender->isV2()
+                    ? QStateSyncStateBatch::Item::Acknowledgement::V2
+                    : QStateSyncStateBatch::Item::Acknowledgement::V1;
+        }
+        batch->items.push_back(std::move(item));
+        state->threadBatch.push_back(std::move(change));
+    }
+    state->batchRunning = true;
+    state->runningBatch = batch;
+
+    const std::weak_ptr<QStateSyncServerState> weak = state;
+    auto commit = [this, batch, weak] { commitBatch(*batch, weak); };
+    if (stateThreads <= 0) {
+        // The threads were turned off with changes still waiting for them.
+        batch->run();
+        QMetaObject::invokeMethod(q, std::move(commit), Qt::QueuedConnection);
+        return;
+    }
+    if (!stateWorkers)
+        stateWorkers = std::make_unique<QStateSyncStateThreads>(stateThreads);
+    if (state->stateThread < 0)
+        state->stateThread = nextStateThread++ % stateThreads;
+    QObject *context = q;
+    stateWorkers->post(state->stateThread % stateWorkers->count(),
+                       [batch, context, commit = std::move(commit)]() mutable {
+                           batch->run();
+                           QMetaObject::invokeMethod(context, std::move(commit),
+                                                     Qt::QueuedConnection);
+                       });
+}
+
+void QStateSyncerPrivate::commitBatch(QStateSyncStateBatch &batch,
+                                      const std::weak_ptr<QStateSyncServerState> &weak)
+{
+    if (std::exchange(batch.committed, true))
+        return; // applied already, by finishThreadWork()
+    const auto state = weak.lock();
+    // A state removed meanwhile applies, answers and shows nothing more.
+    if (!state || state->removed)
+        return;
+    state->batchRunning = false;
+    state->runningBatch.reset();
+    const std::vector<QStateSyncChange> changes = std::exchange(state->threadBatch, {});
+    Q_ASSERT(changes.size() == batch.items.size());
+    state->adoptValue(batch.value, batch.sizes, batch.version);
+    for (size_t i = 0; i < changes.size(); ++i) {
+        const QStateSyncStateBatch::Item &item = batch.items[i];
+        const QStateSyncChange &change = changes[i];
+        if (item.tooDeep) {
+            refuseTooDeep(change);
+            continue;
+        }
+        if (!refuseUnless(item.result, change, item.failedKey))
+            continue;
+        ++counters.updatesApplied;
+        storeBatchChange(*state, item.version, change);
+        state->broadcast(change.kind, change.changes, item.encoded, item.version, change.sender,
+                         change.requestId);
+        Q_EMIT q->stateUpdated(state->identifier, item.notified, item.version);
+        if (state->removed)
+            return; // a handler removed the state
+    }
+    snapshotIfDue(*state);
+    if (!state->threadQueue.empty() && !state->batchScheduled)
+        submitBatch(state);
+    // Hooks that waited for the batch go on.
+    processQueue(state);
+}

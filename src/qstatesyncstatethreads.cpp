@@ -1,0 +1,110 @@
+// Copyright (C) 2026 The QStateSync Authors.
+// SPDX-License-Identifier: LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only
+
+#include "qstatesyncstatethreads_p.h"
+#include "qstatesyncmerge_p.h"
+#include "qstatesyncprotocol_p.h"
+
+#include <pthread.h>
+
+using namespace QStateSyncProtocol;
+
+void QStateSyncStateBatch::run()
+{
+    for (Item &item : items) {
+        // Hooks may have rewritten the change: held to the same depth rule as a message.
+        if (QStateSyncMerge::depth(item.changes) > maxChangeDepth) {
+            item.tooDeep = true;
+            continue;
+        }
+        item.result = QStateSyncServerState::apply(value, sizes, mergeMode, item.kind, item.changes,
+                                                   maxStateSize, &item.failedKey);
+        if (!item.applied())
+            continue;
+        item.version = ++version;
+        const bool append = item.kind == QStateSyncUpdateRequest::Append;
+        // v1 clients get the whole new value of each key; so does a congested client's
+        // conflated append, and stateUpdated() for an append.
+        item.encoded.touchedValues = QStateSyncMerge::topLevelValues(value, item.changes);
+        item.notified = append ? item.encoded.touchedValues : item.changes;
+        const int v2Type = append ? MessageType::StateAppended : MessageType::StateUpdated;
+        const bool acknowledge = !item.requestId.isUndefined() && !item.requestId.isNull();
+        if (encodeV2 || item.acknowledgement == Item::Acknowledgement::V2) {
+            const Broadcast message(v2Type, item.changes, item.version);
+            if (encodeV2)
+                item.encoded.v2Frame = textFrame(message.message());
+            if (acknowledge && item.acknowledgement == Item::Acknowledgement::V2)
+                item.encoded.acknowledgementFrame = textFrame(message.message(item.requestId));
+        }
+        if (encodeV1 || item.acknowledgement == Item::Acknowledgement::V1) {
+            const Broadcast message(MessageType::StateUpdated, item.encoded.touchedValues,
+                                    item.version);
+            if (encodeV1)
+                item.encoded.v1Frame = textFrame(message.message());
+            if (acknowledge && item.acknowledgement == Item::Acknowledgement::V1)
+                item.encoded.acknowledgementFrame = textFrame(message.message(item.requestId));
+        }
+    }
+    {
+        const std::lock_guard lock(m_doneMutex);
+        m_done = true;
+    }
+    m_doneCondition.notify_all();
+}
+
+void QStateSyncStateBatch::waitUntilDone()
+{
+    std::unique_lock lock(m_doneMutex);
+    m_doneCondition.wait(lock, [this] { return m_done; });
+}
+
+QStateSyncStateThreads::QStateSyncStateThreads(int count)
+{
+    m_workers.reserve(count);
+    for (int i = 0; i < count; ++i) {
+        auto worker = std::make_unique<Worker>();
+        worker->thread = std::thread(&QStateSyncStateThreads::work, worker.get());
+        const QByteArray name = "qss-state-" + QByteArray::number(i);
+        pthread_setname_np(worker->thread.native_handle(), name.constData());
+        m_workers.push_back(std::move(worker));
+    }
+}
+
+QStateSyncStateThreads::~QStateSyncStateThreads()
+{
+    for (const auto &worker : m_workers) {
+        {
+            const std::lock_guard lock(worker->mutex);
+            worker->stopping = true;
+        }
+        worker->wake.notify_one();
+    }
+    for (const auto &worker : m_workers)
+        worker->thread.join();
+}
+
+void QStateSyncStateThreads::post(int index, std::function<void()> job)
+{
+    Worker *worker = m_workers.at(index).get();
+    {
+        const std::lock_guard lock(worker->mutex);
+        worker->jobs.push_back(std::move(job));
+    }
+    worker->wake.notify_one();
+}
+
+void QStateSyncStateThreads::work(Worker *worker)
+{
+    std::unique_lock lock(worker->mutex);
+    for (;;) {
+        worker->wake.wait(lock, [worker] { return worker->stopping || !worker->jobs.empty(); });
+        if (worker->jobs.empty())
+            return; // stopping, and everything posted ran
+        std::function<void()> job = std::move(worker->jobs.front());
+        worker->jobs.pop_front();
+        lock.unlock();
+        job();
+        job = nullptr;
+        lock.lock();
+    }
+}
