@@ -226,7 +226,7 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
     if (!storageAccepts(state, change))
         return;
     if (usesStateThreads(state)) {
-        if (!change.serverSide) {
+        if (!change.serverSide || state.committing) {
             queueForStateThread(state, change); // the state thread checks the depth
             return;
         }

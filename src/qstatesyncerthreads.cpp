@@ -119,10 +119,11 @@ void QStateSyncerPrivate::finishThreadWork(QStateSyncServerState &state)
     const auto shared = states.value(state.identifier);
     if (shared.get() != &state)
         return;
-    while (!state.removed && state.hasThreadWork()) {
+    while (!state.removed && !state.committing && state.hasThreadWork()) {
         if (!state.batchRunning)
             submitBatch(shared);
         const std::shared_ptr<QStateSyncStateBatch> batch = state.runningBatch;
+        QStateSyncStateThreads::holdJobs(false);
         batch->waitUntilDone();
         // Applies it, and sends what waited behind it to a thread.
         commitBatch(*batch, shared);
@@ -210,6 +211,7 @@ void QStateSyncerPrivate::commitBatch(QStateSyncStateBatch &batch,
     const std::vector<QStateSyncChange> changes = std::exchange(state->threadBatch, {});
     Q_ASSERT(changes.size() == batch.items.size());
     state->adoptValue(batch.value, batch.sizes, batch.version);
+    state->committing = true;
     for (size_t i = 0; i < changes.size(); ++i) {
         const QStateSyncStateBatch::Item &item = batch.items[i];
         const QStateSyncChange &change = changes[i];
@@ -227,6 +229,7 @@ void QStateSyncerPrivate::commitBatch(QStateSyncStateBatch &batch,
         if (state->removed)
             return; // a handler removed the state
     }
+    state->committing = false;
     snapshotIfDue(*state);
     if (!state->threadQueue.empty() && !state->batchScheduled)
         submitBatch(state);

@@ -170,8 +170,11 @@ public:
     std::shared_ptr<QStateSyncStateBatch> runningBatch;
     bool batchRunning = false;
     bool batchScheduled = false;
+    // A batch's changes are being broadcast and signalled: what a handler changes now
+    // comes after them.
+    bool committing = false;
     int stateThread = -1;
-    bool hasThreadWork() const { return batchRunning || !threadQueue.empty(); }
+    bool hasThreadWork() const { return batchRunning || committing || !threadQueue.empty(); }
     bool hasInterceptor() const
     {
         return options.interceptStateUpdate() || options.interceptStateAppend();

@@ -7,7 +7,42 @@
 
 #include <pthread.h>
 
+#include <atomic>
+
 using namespace QStateSyncProtocol;
+
+namespace {
+std::atomic<quint64> stateThreadJobs{0};
+std::atomic<quint64> stateThreadJobsPosted{0};
+std::mutex holdMutex;
+std::condition_variable holdCondition;
+bool jobsHeld = false; // guarded by holdMutex
+} // namespace
+
+quint64 QStateSyncStateThreads::jobsPosted()
+{
+    return stateThreadJobsPosted.load(std::memory_order_relaxed);
+}
+
+void QStateSyncStateThreads::holdJobs(bool hold)
+{
+    {
+        const std::lock_guard lock(holdMutex);
+        jobsHeld = hold;
+    }
+    holdCondition.notify_all();
+}
+
+void QStateSyncStateThreads::waitWhileHeld(const Worker *worker)
+{
+    std::unique_lock lock(holdMutex);
+    holdCondition.wait(lock, [worker] { return !jobsHeld || worker->released.load(); });
+}
+
+quint64 QStateSyncStateThreads::jobsRun()
+{
+    return stateThreadJobs.load(std::memory_order_relaxed);
+}
 
 void QStateSyncStateBatch::run()
 {
@@ -64,7 +99,7 @@ QStateSyncStateThreads::QStateSyncStateThreads(int count)
     for (int i = 0; i < count; ++i) {
         auto worker = std::make_unique<Worker>();
         worker->thread = std::thread(&QStateSyncStateThreads::work, worker.get());
-        const QByteArray name = "qss-state-" + QByteArray::number(i);
+        const QByteArray name = "QStateSync st " + QByteArray::number(i);
         pthread_setname_np(worker->thread.native_handle(), name.constData());
         m_workers.push_back(std::move(worker));
     }
@@ -78,6 +113,11 @@ QStateSyncStateThreads::~QStateSyncStateThreads()
             worker->stopping = true;
         }
         worker->wake.notify_one();
+        {
+            const std::lock_guard lock(holdMutex);
+            worker->released.store(true);
+        }
+        holdCondition.notify_all();
     }
     for (const auto &worker : m_workers)
         worker->thread.join();
@@ -90,6 +130,7 @@ void QStateSyncStateThreads::post(int index, std::function<void()> job)
         const std::lock_guard lock(worker->mutex);
         worker->jobs.push_back(std::move(job));
     }
+    stateThreadJobsPosted.fetch_add(1, std::memory_order_relaxed);
     worker->wake.notify_one();
 }
 
@@ -103,8 +144,10 @@ void QStateSyncStateThreads::work(Worker *worker)
         std::function<void()> job = std::move(worker->jobs.front());
         worker->jobs.pop_front();
         lock.unlock();
+        waitWhileHeld(worker);
         job();
         job = nullptr;
+        stateThreadJobs.fetch_add(1, std::memory_order_relaxed);
         lock.lock();
     }
 }

@@ -11,8 +11,10 @@
 // This file is not part of the QStateSync API. It may change without notice.
 //
 
+#include "qstatesync_global.h"
 #include "qstatesyncserverstate_p.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -73,7 +75,7 @@ private:
 
 // The threads that run the states' batches. A state keeps one thread and has one batch
 // running at a time, so its batches run in order.
-class QStateSyncStateThreads
+class Q_STATESYNC_EXPORT QStateSyncStateThreads
 {
 public:
     explicit QStateSyncStateThreads(int count);
@@ -84,6 +86,14 @@ public:
     int count() const { return int(m_workers.size()); }
     // Runs job on thread index (0 to count() - 1), after what was posted to it before.
     void post(int index, std::function<void()> job);
+    // How many jobs the state threads of every server ran since the process started: lets
+    // the tests prove that the batches ran there.
+    static quint64 jobsRun();
+    static quint64 jobsPosted();
+    // For tests: while held, the state threads of every server start no job, so that a
+    // test can act while batches are certainly running. A server thread that waits for a
+    // batch (finishThreadWork()) lets them go, as does a pool being destroyed.
+    static void holdJobs(bool hold);
 
 private:
     struct Worker
@@ -93,7 +103,9 @@ private:
         std::condition_variable wake;
         std::deque<std::function<void()>> jobs; // guarded by mutex
         bool stopping = false; // guarded by mutex
+        std::atomic<bool> released{false}; // stopping: held jobs run
     };
+    static void waitWhileHeld(const Worker *worker);
     static void work(Worker *worker);
     std::vector<std::unique_ptr<Worker>> m_workers;
 };

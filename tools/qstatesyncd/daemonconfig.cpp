@@ -77,6 +77,8 @@ void ConfigReader::read(const QJsonObject &root, DaemonConfig *config)
         config->revealStateExistence = *reveal;
     if (const auto threads = fields.integer(QStringLiteral("ioThreads"), 0, 64))
         config->ioThreads = int(*threads);
+    if (const auto threads = fields.integer(QStringLiteral("stateThreads"), 0, 64))
+        config->stateThreads = int(*threads);
     if (const auto states = fields.value(QStringLiteral("states")))
         readStates(*states, config);
     if (const auto storage = fields.object(QStringLiteral("storage")))

@@ -54,6 +54,7 @@ struct DaemonConfig
     std::optional<qint64> maxPendingOutput;
     bool revealStateExistence = false;
     std::optional<int> ioThreads;
+    std::optional<int> stateThreads;
 
     // Where the states are kept: SQLite in the data directory by default; Redis shares
     // them with the other nodes of a cluster.

@@ -61,6 +61,11 @@ struct Options
                                                 "0 serves them on the main thread (default: "
                                                 "the number of cores, at most 4)."),
                                  QStringLiteral("N")};
+    QCommandLineOption stateThreads{
+            QStringLiteral("state-threads"),
+            QStringLiteral("Threads that merge and encode the changes of states that no hook "
+                           "watches; 0 does it on the main thread (the default)."),
+            QStringLiteral("N")};
     QCommandLineOption storage{QStringLiteral("storage"),
                                QStringLiteral("Where the states are kept: sqlite (a file in the "
                                               "data directory; the default), memory (they "
@@ -164,6 +169,12 @@ QString applyCommandLine(const QCommandLineParser &parser, const Options &option
             return QStringLiteral("--io-threads takes a number from 0 to 64");
         config->ioThreads = threads;
     }
+    if (parser.isSet(options.stateThreads)) {
+        const int threads = parser.value(options.stateThreads).toInt(&ok);
+        if (!ok || threads < 0 || threads > 64)
+            return QStringLiteral("--state-threads takes a number from 0 to 64");
+        config->stateThreads = threads;
+    }
     if (parser.isSet(options.storage)) {
         const QString type = parser.value(options.storage);
         if (type == QLatin1String("sqlite"))
@@ -252,11 +263,16 @@ int main(int argc, char *argv[])
     const Options options;
     QCommandLineParser parser;
     parser.setApplicationDescription(Description);
-    parser.addOptions({options.help, options.version, options.config, options.port, options.host,
-                       options.state, options.cert, options.key, options.maxMessageSize,
-                       options.maxNestingDepth, options.ioThreads, options.storage, options.dataDir,
-                       options.durability, options.redis, options.nodeId, options.hooks,
-                       options.jwtSecretFile, options.checkConfig});
+    parser.addOptions({options.help,           options.version,
+                       options.config,         options.port,
+                       options.host,           options.state,
+                       options.cert,           options.key,
+                       options.maxMessageSize, options.maxNestingDepth,
+                       options.ioThreads,      options.stateThreads,
+                       options.storage,        options.dataDir,
+                       options.durability,     options.redis,
+                       options.nodeId,         options.hooks,
+                       options.jwtSecretFile,  options.checkConfig});
     // parse() rather than process(): a wrong option exits with 2, like every other
     // mistake, instead of process()'s 1, which means "cannot listen" here.
     if (!parser.parse(QCoreApplication::arguments()))

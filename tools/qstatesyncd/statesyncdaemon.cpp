@@ -98,6 +98,8 @@ bool StateSyncDaemon::setUp(QString *error, Mode mode)
     m_syncer->setRevealStateExistence(m_config.revealStateExistence);
     if (m_config.ioThreads)
         m_syncer->setIoThreads(*m_config.ioThreads);
+    if (m_config.stateThreads)
+        m_syncer->setStateThreads(*m_config.stateThreads);
     if (!m_config.certificateFile.isEmpty()
         && !m_syncer->setCertificateFiles(m_config.certificateFile, m_config.privateKeyFile)) {
         *error = QStringLiteral("cannot load the certificate %1 or the key %2")
