@@ -40,6 +40,7 @@ private Q_SLOTS:
     void storageComesFromTheConfiguration();
     void limitsAreEnforced();
     void ioThreadsComeFromTheConfigurationAndTheCommandLine();
+    void stateThreadsComeFromTheConfigurationAndTheCommandLine();
     void clientStateAndRateLimitsAreEnforced();
     void stateExistenceIsHiddenUnlessRevealed();
     void commandLineOverridesTheFile();
@@ -153,15 +154,20 @@ void tst_DaemonConfig::selfDestructWhenEmptyRemovesTheStateAfterTheLastClient()
 }
 
 namespace {
+int threadsNamed(qint64 pid, const QByteArray &prefix);
 // The daemon's threads that serve connections, by their names.
 int ioThreadsOf(qint64 pid)
+{
+    return threadsNamed(pid, "QStateSync I/O");
+}
+int threadsNamed(qint64 pid, const QByteArray &prefix)
 {
     int count = 0;
     const QDir tasks(QStringLiteral("/proc/%1/task").arg(pid));
     const QStringList entries = tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
     for (const QString &task : entries) {
         QFile comm(tasks.filePath(task + QStringLiteral("/comm")));
-        if (comm.open(QIODevice::ReadOnly) && comm.readAll().startsWith("QStateSync I/O"))
+        if (comm.open(QIODevice::ReadOnly) && comm.readAll().startsWith(prefix))
             ++count;
     }
     return count;
@@ -187,6 +193,39 @@ void tst_DaemonConfig::ioThreadsComeFromTheConfigurationAndTheCommandLine()
         QCOMPARE(ioThreadsOf(daemon.process.processId()), 0);
         RawClient client;
         QVERIFY(openAndJoin(client, daemon.url, "c", QString(), "s").contains("state"));
+    }
+}
+
+void tst_DaemonConfig::stateThreadsComeFromTheConfigurationAndTheCommandLine()
+{
+    QTemporaryDir dir;
+    const QString config = writeJson(dir, "config.json",
+                                     {{"stateThreads", 3}, {"states", QJsonArray{state("s")}}});
+    const auto appendAndCount = [](Daemon &daemon) {
+        RawClient client;
+        if (!openAndJoin(client, daemon.url, "c", QString(), "s").contains("state"))
+            return -1;
+        // The threads start with the first batch of changes.
+        client.append(QJsonObject{{"list", QJsonArray{1}}}, 1);
+        if (client.takeData(22).value("version").toInt() != 1)
+            return -1;
+        return threadsNamed(daemon.process.processId(), "QStateSync st");
+    };
+    {
+        Daemon daemon(onLoopback(config));
+        QVERIFY(daemon.start());
+        QCOMPARE(appendAndCount(daemon), 3);
+    }
+    {
+        Daemon daemon(onLoopback(config) + QStringList{"--state-threads", "0"});
+        QVERIFY(daemon.start());
+        QCOMPARE(appendAndCount(daemon), 0);
+    }
+    {
+        Daemon daemon(
+                onLoopback(writeJson(dir, "default.json", {{"states", QJsonArray{state("s")}}})));
+        QVERIFY(daemon.start());
+        QCOMPARE(appendAndCount(daemon), 0); // the default
     }
 }
 
@@ -450,8 +489,8 @@ void tst_DaemonConfig::mistakesExitWithTwoAndNameTheKey_data()
     QTest::addRow("not an object") << QByteArray("[]") << "must hold a JSON object";
     QTest::addRow("unknown key") << QByteArray(R"({"lisen": {}})")
                                  << "lisen: unknown key (known here: access, auth, hooks, http, "
-                                    "ioThreads, limits, listen, revealStateExistence, states, "
-                                    "storage, tls)";
+                                    "ioThreads, limits, listen, revealStateExistence, "
+                                    "stateThreads, states, storage, tls)";
     QTest::addRow("unknown storage type")
             << QByteArray(R"({"storage": {"type": "disk"}})") << "storage.type: must be";
     QTest::addRow("unknown durability")
@@ -475,6 +514,8 @@ void tst_DaemonConfig::mistakesExitWithTwoAndNameTheKey_data()
     QTest::addRow("depth too small")
             << QByteArray(R"({"limits": {"maxNestingDepth": 2}})") << "limits.maxNestingDepth";
     QTest::addRow("too many I/O threads") << QByteArray(R"({"ioThreads": 65})") << "ioThreads";
+    QTest::addRow("too many state threads")
+            << QByteArray(R"({"stateThreads": 65})") << "stateThreads";
     QTest::addRow("negative hook timeout")
             << QByteArray(R"({"limits": {"hookTimeout": -5}})") << "limits.hookTimeout";
     QTest::addRow("negative heartbeat")
