@@ -131,7 +131,9 @@ public:
     void finishThreadWork(QStateSyncServerState &state);
     void submitScheduledBatches();
     void submitBatch(const std::shared_ptr<QStateSyncServerState> &state);
-    void commitBatch(QStateSyncStateBatch &batch, const std::weak_ptr<QStateSyncServerState> &weak);
+    // Takes the batch: what the state no longer needs is freed on a state thread.
+    void commitBatch(std::shared_ptr<QStateSyncStateBatch> batch,
+                     const std::weak_ptr<QStateSyncServerState> &weak);
     // Stores a change applied on a state thread; the snapshot, when one is due, comes with
     // snapshotIfDue() at the end of the batch.
     void storeBatchChange(QStateSyncServerState &state, qint64 version,

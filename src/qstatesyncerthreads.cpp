@@ -122,11 +122,11 @@ void QStateSyncerPrivate::finishThreadWork(QStateSyncServerState &state)
     while (!state.removed && !state.committing && state.hasThreadWork()) {
         if (!state.batchRunning)
             submitBatch(shared);
-        const std::shared_ptr<QStateSyncStateBatch> batch = state.runningBatch;
+        std::shared_ptr<QStateSyncStateBatch> batch = state.runningBatch;
         QStateSyncStateThreads::holdJobs(false);
         batch->waitUntilDone();
         // Applies it, and sends what waited behind it to a thread.
-        commitBatch(*batch, shared);
+        commitBatch(std::move(batch), shared);
     }
 }
 
@@ -177,7 +177,7 @@ void QStateSyncerPrivate::submitBatch(const std::shared_ptr<QStateSyncServerStat
     state->runningBatch = batch;
 
     const std::weak_ptr<QStateSyncServerState> weak = state;
-    auto commit = [this, batch, weak] { commitBatch(*batch, weak); };
+    auto commit = [this, batch, weak]() mutable { commitBatch(std::move(batch), weak); };
     if (stateThreads <= 0) {
         // The threads were turned off with changes still waiting for them.
         batch->run();
@@ -197,9 +197,10 @@ void QStateSyncerPrivate::submitBatch(const std::shared_ptr<QStateSyncServerStat
                        });
 }
 
-void QStateSyncerPrivate::commitBatch(QStateSyncStateBatch &batch,
+void QStateSyncerPrivate::commitBatch(std::shared_ptr<QStateSyncStateBatch> running,
                                       const std::weak_ptr<QStateSyncServerState> &weak)
 {
+    QStateSyncStateBatch &batch = *running;
     if (std::exchange(batch.committed, true))
         return; // applied already, by finishThreadWork()
     const auto state = weak.lock();
@@ -210,7 +211,16 @@ void QStateSyncerPrivate::commitBatch(QStateSyncStateBatch &batch,
     state->runningBatch.reset();
     const std::vector<QStateSyncChange> changes = std::exchange(state->threadBatch, {});
     Q_ASSERT(changes.size() == batch.items.size());
-    state->adoptValue(batch.value, batch.sizes, batch.version);
+    {
+        // The batch keeps the value from before, to free it on the state thread that made
+        // the new one, with the changes and frames no longer needed: one thread's heap
+        // allocates and frees them, and the server's thread does neither.
+        QJsonObject before = state->value;
+        QStateSyncValueSizes sizesBefore = state->valueSizes();
+        state->adoptValue(batch.value, batch.sizes, batch.version);
+        batch.value = std::move(before);
+        batch.sizes = std::move(sizesBefore);
+    }
     state->committing = true;
     for (size_t i = 0; i < changes.size(); ++i) {
         const QStateSyncStateBatch::Item &item = batch.items[i];
@@ -231,6 +241,8 @@ void QStateSyncerPrivate::commitBatch(QStateSyncStateBatch &batch,
     }
     state->committing = false;
     snapshotIfDue(*state);
+    if (stateWorkers && state->stateThread >= 0)
+        stateWorkers->dispose(state->stateThread % stateWorkers->count(), std::move(running));
     if (!state->threadQueue.empty() && !state->batchScheduled)
         submitBatch(state);
     // Hooks that waited for the batch go on.

@@ -125,13 +125,27 @@ QStateSyncStateThreads::~QStateSyncStateThreads()
 
 void QStateSyncStateThreads::post(int index, std::function<void()> job)
 {
+    stateThreadJobsPosted.fetch_add(1, std::memory_order_relaxed);
+    enqueue(index, Worker::Job{std::move(job), true});
+}
+
+void QStateSyncStateThreads::dispose(int index, std::shared_ptr<QStateSyncStateBatch> batch)
+{
+    enqueue(index, Worker::Job{[batch = std::move(batch)]() mutable { batch.reset(); }, false});
+}
+
+void QStateSyncStateThreads::enqueue(int index, Worker::Job job)
+{
     Worker *worker = m_workers.at(index).get();
+    bool wasIdle = false;
     {
         const std::lock_guard lock(worker->mutex);
+        wasIdle = worker->jobs.empty();
         worker->jobs.push_back(std::move(job));
     }
-    stateThreadJobsPosted.fetch_add(1, std::memory_order_relaxed);
-    worker->wake.notify_one();
+    // A thread with jobs queued is awake, or about to look again.
+    if (wasIdle)
+        worker->wake.notify_one();
 }
 
 void QStateSyncStateThreads::work(Worker *worker)
@@ -141,13 +155,14 @@ void QStateSyncStateThreads::work(Worker *worker)
         worker->wake.wait(lock, [worker] { return worker->stopping || !worker->jobs.empty(); });
         if (worker->jobs.empty())
             return; // stopping, and everything posted ran
-        std::function<void()> job = std::move(worker->jobs.front());
+        Worker::Job job = std::move(worker->jobs.front());
         worker->jobs.pop_front();
         lock.unlock();
         waitWhileHeld(worker);
-        job();
-        job = nullptr;
-        stateThreadJobs.fetch_add(1, std::memory_order_relaxed);
+        job.run();
+        job.run = nullptr;
+        if (job.counted)
+            stateThreadJobs.fetch_add(1, std::memory_order_relaxed);
         lock.lock();
     }
 }

@@ -86,6 +86,8 @@ public:
     int count() const { return int(m_workers.size()); }
     // Runs job on thread index (0 to count() - 1), after what was posted to it before.
     void post(int index, std::function<void()> job);
+    // Frees batch on thread index, unless something else still holds it.
+    void dispose(int index, std::shared_ptr<QStateSyncStateBatch> batch);
     // How many jobs the state threads of every server ran since the process started: lets
     // the tests prove that the batches ran there.
     static quint64 jobsRun();
@@ -101,11 +103,17 @@ private:
         std::thread thread;
         std::mutex mutex;
         std::condition_variable wake;
-        std::deque<std::function<void()>> jobs; // guarded by mutex
+        struct Job
+        {
+            std::function<void()> run;
+            bool counted = true; // not a disposal
+        };
+        std::deque<Job> jobs; // guarded by mutex
         bool stopping = false; // guarded by mutex
         std::atomic<bool> released{false}; // stopping: held jobs run
     };
     static void waitWhileHeld(const Worker *worker);
+    void enqueue(int index, Worker::Job job);
     static void work(Worker *worker);
     std::vector<std::unique_ptr<Worker>> m_workers;
 };

@@ -54,9 +54,23 @@ double processesCpuSeconds(const std::vector<int> &pids)
     return sum;
 }
 
+namespace {
+double cpuSecondsOf(const std::string &path);
+} // namespace
+
 double processCpuSeconds(int pid)
 {
-    const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    return cpuSecondsOf("/proc/" + std::to_string(pid) + "/stat");
+}
+
+double mainThreadCpuSeconds(int pid)
+{
+    return cpuSecondsOf("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/stat");
+}
+
+namespace {
+double cpuSecondsOf(const std::string &path)
+{
     FILE *file = std::fopen(path.c_str(), "re");
     if (!file)
         return -1;
@@ -81,6 +95,7 @@ double processCpuSeconds(int pid)
     const unsigned long long system = std::strtoull(end, nullptr, 10);
     return double(user + system) / double(sysconf(_SC_CLK_TCK));
 }
+} // namespace
 
 double machineBusySeconds()
 {

@@ -14,6 +14,8 @@ namespace loadgen {
 int64_t processRssKiB(int pid);
 // User plus system CPU time of the process in seconds (all its threads), or -1.
 double processCpuSeconds(int pid);
+// The same for the process' first thread only (the one main() runs on), or -1.
+double mainThreadCpuSeconds(int pid);
 // The same summed over several processes; -1 when one of them cannot be read.
 int64_t processesRssKiB(const std::vector<int> &pids);
 double processesCpuSeconds(const std::vector<int> &pids);

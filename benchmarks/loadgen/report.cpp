@@ -171,6 +171,10 @@ bool report(const Options &o, const Result &result)
     }
     if (s.serverCpu[0] >= 0 && s.serverCpu[1] >= 0 && cpuWindow > 0)
         json.number("server_cpu", (s.serverCpu[1] - s.serverCpu[0]) / cpuWindow, 2);
+    // The server's own thread: where a server that keeps its states on one thread stalls.
+    if (s.serverMainThreadCpu[0] >= 0 && s.serverMainThreadCpu[1] >= 0 && cpuWindow > 0)
+        json.number("server_main_thread_cpu",
+                    (s.serverMainThreadCpu[1] - s.serverMainThreadCpu[0]) / cpuWindow, 2);
     if (s.ownCpu[0] >= 0 && s.ownCpu[1] >= 0 && cpuWindow > 0)
         json.number("loadgen_cpu", (s.ownCpu[1] - s.ownCpu[0]) / cpuWindow, 2);
     // What the rest of the machine used meanwhile (other processes, unattributed kernel

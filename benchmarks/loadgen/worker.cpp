@@ -75,6 +75,8 @@ void WorkerStats::merge(const WorkerStats &other)
     for (int i = 0; i < 2; ++i) {
         if (other.serverCpu[i] >= 0)
             serverCpu[i] = other.serverCpu[i];
+        if (other.serverMainThreadCpu[i] >= 0)
+            serverMainThreadCpu[i] = other.serverMainThreadCpu[i];
         if (other.ownCpu[i] >= 0)
             ownCpu[i] = other.ownCpu[i];
         if (other.machineCpu[i] >= 0)
@@ -363,8 +365,10 @@ bool Worker::drained()
 
 void Worker::sampleCpu(int which)
 {
-    if (!m_options.serverPids.empty())
+    if (!m_options.serverPids.empty()) {
         m_stats.serverCpu[which] = processesCpuSeconds(m_options.serverPids);
+        m_stats.serverMainThreadCpu[which] = mainThreadCpuSeconds(m_options.serverPids.front());
+    }
     // The self-check's fake server is a thread of this process: leave its time out.
     m_stats.ownCpu[which] = ownCpuSeconds(m_options.scenario == Scenario::SelfCheck);
     m_stats.machineCpu[which] = machineBusySeconds();

@@ -59,6 +59,7 @@ struct WorkerStats
     int64_t drainedNs = 0; // when every client of this worker had every update
     // CPU seconds (of the server, and of this process) at the window's start and end.
     double serverCpu[2] = {-1, -1};
+    double serverMainThreadCpu[2] = {-1, -1}; // of the first server only
     double ownCpu[2] = {-1, -1};
     double machineCpu[2] = {-1, -1};
     // With several servers (--ports): the measured deliveries and their latencies per
