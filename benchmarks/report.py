@@ -330,12 +330,12 @@ def failures(records):
         result = r["result"]
         if result.get("ok"):
             continue
-        key = (r["case"], r["server_name"], r["io_threads"])
+        key = (r["case"], r["server_name"], r["io_threads"], r.get("state_threads"))
         if key in seen:
             continue
         seen.add(key)
         failed = [x["result"] for x in records
-                  if (x["case"], x["server_name"], x["io_threads"]) == key]
+                  if (x["case"], x["server_name"], x["io_threads"], x.get("state_threads")) == key]
         bad = [x for x in failed if not x.get("ok")]
         lines.append("- %s, %s: %d of %d runs failed: %s" % (
             r["case"], r["server_name"], len(bad), len(failed),
@@ -349,7 +349,8 @@ def detail_table(records):
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     cases = []
     for r in records:
-        if r["case"] not in cases and r["case"] not in ("selfcheck", "fanout-1000-io"):
+        if r["case"] not in cases and r["case"] not in ("selfcheck", "fanout-1000-io",
+                                                         "manystates-st"):
             cases.append(r["case"])
     for case in cases:
         for server in SERVERS + (RELAY,):
@@ -411,15 +412,18 @@ def join_storm_table(records):
 def disturbed_cases(records):
     found = []
     for r in records:
-        key = (r["case"], r["server_name"], r["io_threads"])
+        key = (r["case"], r["server_name"], r["io_threads"], r.get("state_threads"))
         values = [x["result"].get("other_cpu") for x in records
-                  if (x["case"], x["server_name"], x["io_threads"]) == key
+                  if (x["case"], x["server_name"], x["io_threads"], x.get("state_threads")) == key
                   and x["result"].get("other_cpu") is not None]
         if values and statistics.median(values) >= 0.2:
             text = "%s on %s (%.2f)" % (r["case"], r["server_name"], statistics.median(values))
             if r["io_threads"] is not None and r["case"] == "fanout-1000-io":
                 text = "%s --io-threads %s on %s (%.2f)" % (
                     r["case"], r["io_threads"], r["server_name"], statistics.median(values))
+            if r.get("state_threads") is not None:
+                text = "%s --state-threads %s on %s (%.2f)" % (
+                    r["case"], r["state_threads"], r["server_name"], statistics.median(values))
             if text not in found:
                 found.append(text)
     return found
@@ -459,6 +463,31 @@ def io_threads_section(records):
             "" if ratio is None else "%.2f" % ratio,
             number(cell.median("latency_us.p99"), "ms"), cpu(cell.median("server_cpu")),
             cpu(cell.median("loadgen_cpu")), cpu(cell.median("other_cpu"))))
+    return lines
+
+
+def state_threads_section(records):
+    rows = [r for r in records if r["case"] == "manystates-st"]
+    if not rows:
+        return ["qstatesyncd had no `--state-threads` option when these figures were taken, so",
+                "there is no scaling table yet."]
+    node = cells(records, "manystates", "node").median("deliveries_per_s")
+    lines = ["Many states (1,000 x 4 clients, all writing, 64 B, window 4), qstatesyncd with",
+             "`--state-threads N` and the I/O threads of the main table. \"Server thread\" is",
+             "the CPU of the server's own thread alone (`/proc/PID/task/PID`), in cores. The",
+             "ratio is to the Node.js peer's median in the same scenario of the main table.", "",
+             "| --state-threads | Correct runs | Deliveries/s | Ratio to Node | Server CPU | "
+             "Server thread | Loadgen CPU | Other CPU |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for st in sorted({r["state_threads"] for r in rows}):
+        cell = Cell([r["result"] for r in rows if r["state_threads"] == st])
+        value = cell.median("deliveries_per_s")
+        ratio = ratio_of(value, node)
+        lines.append("| %s | %d of %d | %s | %s | %s | %s | %s | %s |" % (
+            st, len(cell.ok), len(cell.results), number(value, "/s"),
+            "" if ratio is None else "%.2f" % ratio, cpu(cell.median("server_cpu")),
+            cpu(cell.median("server_main_thread_cpu")), cpu(cell.median("loadgen_cpu")),
+            cpu(cell.median("other_cpu"))))
     return lines
 
 
@@ -621,6 +650,10 @@ def render(records, args, plot_problem, profile):
     add("## qstatesyncd's I/O threads")
     add("")
     out.extend(io_threads_section(records))
+    add("")
+    add("## State threads")
+    add("")
+    out.extend(state_threads_section(records))
     add("")
     out.extend(reportcluster.section(records, args))
     add("")

@@ -155,15 +155,17 @@ if r.get("scenario") == "joinstorm":
     if r.get("rss_per_client_kib") is not None:
         parts.append("%.2f KiB/client" % r["rss_per_client_kib"])
 if "server_cpu" in r:
-    parts.append("cpu server %.2f, loadgen %.2f" % (r["server_cpu"], r.get("loadgen_cpu", 0)))
+    parts.append("cpu server %.2f (its main thread %.2f), loadgen %.2f" % (
+        r["server_cpu"], r.get("server_main_thread_cpu", -1), r.get("loadgen_cpu", 0)))
 if r.get("errors"):
     parts.append("error: " + r["errors"][0][:100])
 print(", ".join(parts))'
 }
 
+# CASE_STATE_THREADS, when set, is qstatesyncd's --state-threads in run_case and record.
 record() { # run case server io_threads json
-    printf '{"run":%s,"case":"%s","server_name":"%s","io_threads":%s,"result":%s}\n' \
-        "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"
+    printf '{"run":%s,"case":"%s","server_name":"%s","io_threads":%s,"state_threads":%s,"result":%s}\n' \
+        "$1" "$2" "$3" "$4" "${CASE_STATE_THREADS:-null}" "$5" >>"$RESULTS"
 }
 
 run_case() { # run case server io_threads loadgen-arguments...
@@ -178,6 +180,10 @@ run_case() { # run case server io_threads loadgen-arguments...
         command=("$QSTATESYNCD" --config "$CONFIG" --host 127.0.0.1 --port 0)
         if [ "$io" != null ]; then
             command+=(--io-threads "$io")
+        fi
+        if [ -n "${CASE_STATE_THREADS:-}" ]; then
+            command+=(--state-threads "$CASE_STATE_THREADS")
+            log=$log-st$CASE_STATE_THREADS
         fi
     elif [ "$server" = relay ]; then
         command=("$LOADGEN" relay --port 0 --threads "$io")
@@ -197,7 +203,8 @@ run_case() { # run case server io_threads loadgen-arguments...
         fi
     fi
     record "$run" "$name" "$server" "$io" "$output"
-    printf '    %-15s %-12s %s\n' "$name" "$server" "$(summary <<<"$output")"
+    printf '    %-15s %-12s %s\n' "$name${CASE_STATE_THREADS:+ st$CASE_STATE_THREADS}" "$server" \
+        "$(summary <<<"$output")"
     if [[ $output == *'"scenario":"joinstorm"'* ]] && [[ $output == *'joined within'* ]]; then
         GAVE_UP[$name-$server]=1
     fi
@@ -264,6 +271,17 @@ measure() {
                 for io in 0 1 2; do
                     run_case "$run" "fanout-1000-io" qstatesyncd "$io" \
                         fanout --subscribers 1000 --payload 64 --window 4
+                done
+            done
+        fi
+        if "$QSTATESYNCD" --help 2>&1 | grep -q -- '--state-threads' \
+            && { [ -z "$ONLY" ] || [[ manystates-st =~ $ONLY ]]; }; then
+            say "qstatesyncd's state threads: many states with --state-threads 0, 1, 2"
+            for run in $(seq 1 "$RUNS"); do
+                for st in 0 1 2; do
+                    CASE_STATE_THREADS=$st run_case "$run" "manystates-st" qstatesyncd \
+                        "$qstatesyncd_io" manystates --states 1000 --clients-per-state 4 \
+                        --payload 64 --window 4
                 done
             done
         fi
