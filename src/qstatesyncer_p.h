@@ -115,7 +115,7 @@ public:
     // merged and encoded there, one batch per state at a time.
     int stateThreads = defaultStateThreads();
     std::unique_ptr<QStateSyncStateThreads> stateWorkers;
-    int nextStateThread = 0;
+    unsigned nextStateThread = 0;
     std::vector<std::weak_ptr<QStateSyncServerState>> batchesToSubmit;
     bool batchSubmitPosted = false;
     static int defaultStateThreads();

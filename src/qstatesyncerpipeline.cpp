@@ -90,6 +90,10 @@ bool QStateSyncerPrivate::submitServerChange(const QString &stateIdentifier,
     if (sharedStorage() && !storageAccepts(*state, change))
         return false;
     state->queue.push_back(std::move(change));
+    // The hooks would wait for the state's batches: they are applied now, so that the
+    // change goes through the hooks within the call.
+    if (hooksWaitForStateThread(*state) && !state->committing)
+        finishThreadWork(*state);
     processQueue(state);
     return true;
 }
@@ -223,21 +227,21 @@ void QStateSyncerPrivate::applyChange(QStateSyncServerState &state, const QState
 {
     // Hooks may have rewritten the change: hold it to the same depth rule as a message
     // (the message envelope takes two of the levels).
+    if (QStateSyncMerge::depth(change.changes) > maxNestingDepth - 2) {
+        refuseTooDeep(change);
+        return;
+    }
     if (!storageAccepts(state, change))
         return;
     if (usesStateThreads(state)) {
         if (!change.serverSide || state.committing) {
-            queueForStateThread(state, change); // the state thread checks the depth
+            queueForStateThread(state, change);
             return;
         }
         // A server-side change is applied within the call, after what came before it.
         finishThreadWork(state);
         if (state.removed)
             return;
-    }
-    if (QStateSyncMerge::depth(change.changes) > maxNestingDepth - 2) {
-        refuseTooDeep(change);
-        return;
     }
     if (sharedStorage()) {
         // Merged on the current value and applied by the shared storage, in its order.

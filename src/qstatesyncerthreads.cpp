@@ -35,15 +35,27 @@ constexpr size_t MostChangesPerBatch = 512;
     the order the changes came. A state has one batch of changes on a thread at a time;
     the changes that come meanwhile make its next batch.
 
-    What stays the same: the order of each state's changes, what clients receive, and
-    every signal, emitted on the server's thread. What differs: a change, a server-side
-    one too (updateState(), appendToState()), is applied when its batch comes back, in a
-    later turn of the event loop, instead of within the call; valueOfState() gives the
-    value with the changes applied so far. While a hook watches a state, or while the
-    server has a storage that holds changes until they are stored (the Durable mode of
-    QStateSyncSqliteStorage) or a cluster storage, its changes are applied on the
-    server's thread as without state threads; the hooks of a state wait for its batches
-    to come back, so that they see the current value.
+    What stays the same: the order of each state's changes, what its clients receive,
+    and every signal, emitted on the server's thread in that order. A server-side change
+    (updateStateValue(), appendToState()) still applies within the call: the server
+    first applies the state's batches, waiting for one that runs. While a hook watches a
+    state its changes are applied on the server's thread, after its batches, so that the
+    hook sees the current value; so are they with a storage that holds changes until they
+    are stored (the Durable mode of QStateSyncSqliteStorage) or a cluster storage.
+
+    What differs:
+    \list
+    \li A client's change is applied when its batch comes back, in a later turn of the
+        event loop. A refusal made as it arrives (\c rate_limited, \c storage_failed) may
+        therefore reach the client before the acknowledgements of its earlier changes,
+        which the protocol allows; a client that leaves the state before its batch is
+        applied is not acknowledged (its QStateSyncClient reports the change failed).
+    \li In a stateUpdated() handler, valueOfState() may already hold the changes that
+        follow in the same batch; the version the signal carries is that of the change.
+        A server-side change made from such a handler comes after the batch.
+    \li Changes still on a state thread when the state is removed, or the server is
+        destroyed, are dropped unanswered, as are changes waiting for a hook then.
+    \endlist
 
     On a machine with more cores than the I/O threads and the server's thread keep busy,
     states served by many clients each gain from state threads; one state alone does not
@@ -123,8 +135,14 @@ void QStateSyncerPrivate::finishThreadWork(QStateSyncServerState &state)
         if (!state.batchRunning)
             submitBatch(shared);
         std::shared_ptr<QStateSyncStateBatch> batch = state.runningBatch;
-        QStateSyncStateThreads::holdJobs(false);
-        batch->waitUntilDone();
+        // A batch its thread has not started yet (it may be busy with other states') runs
+        // here; otherwise it is about to end.
+        if (batch->claim()) {
+            batch->run();
+        } else {
+            QStateSyncStateThreads::holdJobs(false);
+            batch->waitUntilDone();
+        }
         // Applies it, and sends what waited behind it to a thread.
         commitBatch(std::move(batch), shared);
     }
@@ -139,8 +157,12 @@ void QStateSyncerPrivate::submitScheduledBatches()
         if (!state)
             continue;
         state->batchScheduled = false;
-        if (!state->removed && !state->batchRunning && !state->threadQueue.empty())
+        // A state whose batch is being signalled (a handler may run an event loop of its
+        // own) sends its next batch once that is over.
+        if (!state->removed && !state->batchRunning && !state->committing
+            && !state->threadQueue.empty()) {
             submitBatch(state);
+        }
     }
 }
 
@@ -152,7 +174,6 @@ void QStateSyncerPrivate::submitBatch(const std::shared_ptr<QStateSyncServerStat
     batch->version = state->version;
     batch->mergeMode = state->options.mergeMode();
     batch->maxStateSize = limits.maxStateSize;
-    batch->maxChangeDepth = maxNestingDepth - 2;
     for (const QStateSyncConnection *client : std::as_const(state->clients))
         (client->isV2() ? batch->encodeV2 : batch->encodeV1) = true;
     const size_t count = std::min(state->threadQueue.size(), MostChangesPerBatch);
@@ -180,6 +201,7 @@ void QStateSyncerPrivate::submitBatch(const std::shared_ptr<QStateSyncServerStat
     auto commit = [this, batch, weak]() mutable { commitBatch(std::move(batch), weak); };
     if (stateThreads <= 0) {
         // The threads were turned off with changes still waiting for them.
+        batch->claim();
         batch->run();
         QMetaObject::invokeMethod(q, std::move(commit), Qt::QueuedConnection);
         return;
@@ -187,10 +209,13 @@ void QStateSyncerPrivate::submitBatch(const std::shared_ptr<QStateSyncServerStat
     if (!stateWorkers)
         stateWorkers = std::make_unique<QStateSyncStateThreads>(stateThreads);
     if (state->stateThread < 0)
-        state->stateThread = nextStateThread++ % stateThreads;
+        state->stateThread = int(nextStateThread++ % unsigned(stateThreads));
     QObject *context = q;
     stateWorkers->post(state->stateThread % stateWorkers->count(),
                        [batch, context, commit = std::move(commit)]() mutable {
+                           // Unless the server's thread ran it already, and applies it.
+                           if (!batch->claim())
+                               return;
                            batch->run();
                            QMetaObject::invokeMethod(context, std::move(commit),
                                                      Qt::QueuedConnection);
@@ -225,10 +250,6 @@ void QStateSyncerPrivate::commitBatch(std::shared_ptr<QStateSyncStateBatch> runn
     for (size_t i = 0; i < changes.size(); ++i) {
         const QStateSyncStateBatch::Item &item = batch.items[i];
         const QStateSyncChange &change = changes[i];
-        if (item.tooDeep) {
-            refuseTooDeep(change);
-            continue;
-        }
         if (!refuseUnless(item.result, change, item.failedKey))
             continue;
         ++counters.updatesApplied;
@@ -243,7 +264,7 @@ void QStateSyncerPrivate::commitBatch(std::shared_ptr<QStateSyncStateBatch> runn
     snapshotIfDue(*state);
     if (stateWorkers && state->stateThread >= 0)
         stateWorkers->dispose(state->stateThread % stateWorkers->count(), std::move(running));
-    if (!state->threadQueue.empty() && !state->batchScheduled)
+    if (!state->threadQueue.empty() && !state->batchRunning)
         submitBatch(state);
     // Hooks that waited for the batch go on.
     processQueue(state);

@@ -47,11 +47,6 @@ quint64 QStateSyncStateThreads::jobsRun()
 void QStateSyncStateBatch::run()
 {
     for (Item &item : items) {
-        // Hooks may have rewritten the change: held to the same depth rule as a message.
-        if (QStateSyncMerge::depth(item.changes) > maxChangeDepth) {
-            item.tooDeep = true;
-            continue;
-        }
         item.result = QStateSyncServerState::apply(value, sizes, mergeMode, item.kind, item.changes,
                                                    maxStateSize, &item.failedKey);
         if (!item.applied())
@@ -99,7 +94,8 @@ QStateSyncStateThreads::QStateSyncStateThreads(int count)
     for (int i = 0; i < count; ++i) {
         auto worker = std::make_unique<Worker>();
         worker->thread = std::thread(&QStateSyncStateThreads::work, worker.get());
-        const QByteArray name = "QStateSync st " + QByteArray::number(i);
+        // At most 15 characters, or the system refuses the name.
+        const QByteArray name = "QStateSync st" + QByteArray::number(i);
         pthread_setname_np(worker->thread.native_handle(), name.constData());
         m_workers.push_back(std::move(worker));
     }

@@ -36,16 +36,12 @@ struct QStateSyncStateBatch
         enum class Acknowledgement { None, V1, V2 } acknowledgement = Acknowledgement::None;
         // Out: whether it applied, and if so what it made.
         QStateSyncServerState::ApplyResult result = QStateSyncServerState::ApplyResult::Applied;
-        bool tooDeep = false;
         QString failedKey;
         qint64 version = 0;
         // What stateUpdated() carries: the changes, or for an append the whole new arrays.
         QJsonObject notified;
         QStateSyncEncodedChange encoded;
-        bool applied() const
-        {
-            return !tooDeep && result == QStateSyncServerState::ApplyResult::Applied;
-        }
+        bool applied() const { return result == QStateSyncServerState::ApplyResult::Applied; }
     };
 
     // In: the value the batch starts from, and the rules it is merged with.
@@ -54,12 +50,14 @@ struct QStateSyncStateBatch
     qint64 version = 0;
     QStateSync::MergeMode mergeMode = QStateSync::MergeMode::Shallow;
     qint64 maxStateSize = 0;
-    int maxChangeDepth = 0;
     bool encodeV1 = false;
     bool encodeV2 = false;
     std::vector<Item> items;
     // Out: value, sizes and version are the state's after the batch.
 
+    // Whoever claims the batch first runs it: its state thread, or the server's thread
+    // when it cannot wait (finishThreadWork()). True for the first caller only.
+    bool claim() { return !m_claimed.exchange(true); }
     // Merges and encodes every item in order, then marks the batch done; any thread.
     void run();
     // Blocks until run() has ended (on the thread it runs on).
@@ -71,6 +69,7 @@ private:
     std::mutex m_doneMutex;
     std::condition_variable m_doneCondition;
     bool m_done = false; // guarded by m_doneMutex
+    std::atomic<bool> m_claimed{false};
 };
 
 // The threads that run the states' batches. A state keeps one thread and has one batch
