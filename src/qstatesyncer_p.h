@@ -159,6 +159,8 @@ public:
     int ioThreads = defaultIoThreads();
     QStateSyncIoHub *ioHub = nullptr;
     static int defaultIoThreads();
+    // The number in the environment variable (clamped to 0 to 64), or fallback.
+    static int threadsFromEnvironment(const char *variable, int fallback);
     // One timer pings every connection and drops those that did not answer the last ping.
     QTimer *heartbeat = nullptr;
     quint64 nextConnectionId = 1;

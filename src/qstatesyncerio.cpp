@@ -54,13 +54,17 @@ void QStateSyncer::setIoThreads(int threads)
     Q_EMIT ioThreadsChanged();
 }
 
-int QStateSyncerPrivate::defaultIoThreads()
+int QStateSyncerPrivate::threadsFromEnvironment(const char *variable, int fallback)
 {
     bool ok = false;
-    const int fromEnvironment = qEnvironmentVariableIntValue("QSTATESYNC_IO_THREADS", &ok);
-    if (ok)
-        return std::clamp(fromEnvironment, 0, 64);
-    return std::clamp(QThread::idealThreadCount(), 1, 4);
+    const int fromEnvironment = qEnvironmentVariableIntValue(variable, &ok);
+    return ok ? std::clamp(fromEnvironment, 0, 64) : fallback;
+}
+
+int QStateSyncerPrivate::defaultIoThreads()
+{
+    return threadsFromEnvironment("QSTATESYNC_IO_THREADS",
+                                  std::clamp(QThread::idealThreadCount(), 1, 4));
 }
 
 void QStateSyncerPrivate::prepareIo()

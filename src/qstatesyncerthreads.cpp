@@ -91,9 +91,7 @@ void QStateSyncer::setStateThreads(int threads)
 
 int QStateSyncerPrivate::defaultStateThreads()
 {
-    bool ok = false;
-    const int fromEnvironment = qEnvironmentVariableIntValue("QSTATESYNC_STATE_THREADS", &ok);
-    return ok ? std::clamp(fromEnvironment, 0, 64) : 0;
+    return threadsFromEnvironment("QSTATESYNC_STATE_THREADS", 0);
 }
 
 bool QStateSyncerPrivate::usesStateThreads(const QStateSyncServerState &state) const

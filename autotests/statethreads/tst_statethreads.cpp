@@ -147,9 +147,22 @@ void tst_StateThreads::manyStatesConvergeInOneOrder()
     QCOMPARE(server.updatesApplied(), quint64(sent));
 }
 
-// The versions of the broadcasts client received, in order, taking them.
-QList<int> versionsReceived(RawClient &client)
+// Opens a writer and a watcher, and joins both to "s".
+bool joinWriterAndWatcher(QStateSyncer &server, RawClient &writer, RawClient &watcher)
 {
+    if (!writer.open(urlOf(server), "writer") || !watcher.open(urlOf(server), "watcher"))
+        return false;
+    return !writer.joinAndWait("s").isEmpty() && !watcher.joinAndWait("s").isEmpty();
+}
+
+// Waits until client received the broadcast of version last, then takes every broadcast
+// it received and gives their versions, in order.
+QList<int> versionsUpTo(RawClient &client, int last)
+{
+    client.waitUntil([&] {
+        return !client.received.isEmpty()
+                && client.received.last().value("data").toObject().value("version").toInt() == last;
+    });
     QList<int> versions;
     for (const QJsonObject &message : std::as_const(client.received)) {
         const int type = message.value("type").toInt();
@@ -167,10 +180,7 @@ void tst_StateThreads::serverSideChangesApplyWithinTheCall()
     createState(server, "s");
     RawClient client;
     RawClient watcher;
-    QVERIFY(client.open(urlOf(server), "writer"));
-    QVERIFY(watcher.open(urlOf(server), "watcher"));
-    client.joinAndWait("s");
-    watcher.joinAndWait("s");
+    QVERIFY(joinWriterAndWatcher(server, client, watcher));
     constexpr int Items = 200;
 
     // The client's first half is certainly on a state thread when the server appends.
@@ -214,12 +224,7 @@ void tst_StateThreads::serverSideChangesApplyWithinTheCall()
     // The handler's change came after the change it heard of.
     QVERIFY(list.indexOf(-2) >= atTheCall.size() + 10);
     QVERIFY(threaded.signalledInOrder("s"));
-    QVERIFY(watcher.waitUntil([&] {
-        return !watcher.received.isEmpty()
-                && watcher.received.last().value("data").toObject().value("version").toInt()
-                == Items + 2;
-    }));
-    QCOMPARE(versionsReceived(watcher), oneTo(Items + 2));
+    QCOMPARE(versionsUpTo(watcher, Items + 2), oneTo(Items + 2));
 }
 
 void tst_StateThreads::hooksSeeTheCurrentValue()
@@ -447,10 +452,7 @@ void tst_StateThreads::aHandlerRunningAnEventLoopKeepsTheOrder()
     createState(server, "s");
     RawClient client;
     RawClient watcher;
-    QVERIFY(client.open(urlOf(server), "writer"));
-    QVERIFY(watcher.open(urlOf(server), "watcher"));
-    client.joinAndWait("s");
-    watcher.joinAndWait("s");
+    QVERIFY(joinWriterAndWatcher(server, client, watcher));
     const quint64 messagesBefore = server.messagesReceived();
     constexpr int Items = 100;
     for (int i = 1; i <= Items / 2; ++i)
@@ -481,12 +483,7 @@ void tst_StateThreads::aHandlerRunningAnEventLoopKeepsTheOrder()
     QVERIFY(secondHalfCame);
     QCOMPARE(itemsOf(server.valueOfState("s")->value("list")), oneTo(Items));
     QVERIFY(threaded.signalledInOrder("s"));
-    QVERIFY(watcher.waitUntil([&] {
-        return !watcher.received.isEmpty()
-                && watcher.received.last().value("data").toObject().value("version").toInt()
-                == Items;
-    }));
-    QCOMPARE(versionsReceived(watcher), oneTo(Items));
+    QCOMPARE(versionsUpTo(watcher, Items), oneTo(Items));
 }
 
 QTEST_MAIN(tst_StateThreads)
