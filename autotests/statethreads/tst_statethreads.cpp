@@ -147,6 +147,18 @@ void tst_StateThreads::manyStatesConvergeInOneOrder()
     QCOMPARE(server.updatesApplied(), quint64(sent));
 }
 
+// Holds the state threads, then client appends first to last to "list"; true once a batch
+// of them is on a thread (held: the test releases it, or cleanup() does).
+bool appendWhileHeld(RawClient &client, int first, int last)
+{
+    QStateSyncStateThreads::holdJobs(true);
+    const quint64 posted = QStateSyncStateThreads::jobsPosted();
+    for (int i = first; i <= last; ++i)
+        client.append(QJsonObject{{"list", QJsonArray{i}}});
+    return QTest::qWaitFor([posted] { return QStateSyncStateThreads::jobsPosted() > posted; },
+                           Timeout);
+}
+
 // Opens a writer and a watcher, and joins both to "s".
 bool joinWriterAndWatcher(QStateSyncer &server, RawClient &writer, RawClient &watcher)
 {
@@ -184,11 +196,7 @@ void tst_StateThreads::serverSideChangesApplyWithinTheCall()
     constexpr int Items = 200;
 
     // The client's first half is certainly on a state thread when the server appends.
-    QStateSyncStateThreads::holdJobs(true);
-    const quint64 posted = QStateSyncStateThreads::jobsPosted();
-    for (int i = 1; i <= Items / 2; ++i)
-        client.append(QJsonObject{{"list", QJsonArray{i}}});
-    QTRY_VERIFY(QStateSyncStateThreads::jobsPosted() > posted);
+    QVERIFY(appendWhileHeld(client, 1, Items / 2));
     const qsizetype signalledBefore = threaded.versions.value("s").size();
     QVERIFY(server.appendToState("s", QJsonObject{{"list", QJsonArray{-1}}}));
     // Applied within the call, after every change of the client that the server had
@@ -239,11 +247,7 @@ void tst_StateThreads::hooksSeeTheCurrentValue()
     constexpr int Items = 300;
 
     // The first half is on a state thread when a hook starts to watch the state.
-    QStateSyncStateThreads::holdJobs(true);
-    const quint64 posted = QStateSyncStateThreads::jobsPosted();
-    for (int i = 1; i <= Items / 2; ++i)
-        client.append(QJsonObject{{"list", QJsonArray{i}}});
-    QTRY_VERIFY(QStateSyncStateThreads::jobsPosted() > posted);
+    QVERIFY(appendWhileHeld(client, 1, Items / 2));
 
     // From now on the hook must see every change before it is applied, with the value
     // of every change before it applied.
