@@ -491,6 +491,52 @@ def state_threads_section(records):
     return lines
 
 
+def multicore_summary(records):
+    """The target without a ratio to Node.js: more than one core where the work allows."""
+    lines = []
+    io = {}
+    for r in records:
+        if r["case"] == "fanout-1000-io" and r["io_threads"] not in io:
+            cell = cells(records, "fanout-1000-io", "qstatesyncd", r["io_threads"], any_io=False)
+            io[r["io_threads"]] = cell
+    if len(io) >= 2:
+        # 0 is Qt's own sockets, another code path: the scaling is from 1 I/O thread up.
+        counts = sorted(c for c in io if c) if len([c for c in io if c]) >= 2 else sorted(io)
+        low, high = io[counts[0]], io[counts[-1]]
+        lo, hi = low.median("deliveries_per_s"), high.median("deliveries_per_s")
+        if lo and hi:
+            lines.append("- A hot state's fan-out over I/O threads (fan-out, 1,000 subscribers): "
+                         "%s deliveries/s with `--io-threads %s`, %s with %s, %.2f times as many; "
+                         "the server used %s and %s cores." % (
+                             number(lo, "/s"), counts[0], number(hi, "/s"), counts[-1], hi / lo,
+                             cpu(low.median("server_cpu")), cpu(high.median("server_cpu"))))
+    st = {}
+    for r in records:
+        if r["case"] == "manystates-st":
+            st.setdefault(r["state_threads"], []).append(r["result"])
+    if 0 in st and len(st) >= 2:
+        most = max(st)
+        without, with_ = Cell(st[0]), Cell(st[most])
+        lo, hi = without.median("deliveries_per_s"), with_.median("deliveries_per_s")
+        if lo and hi:
+            verdict = ("the hand-over costs more than the threads gain on these %d cores, "
+                       "which the server and the load generator keep busy already"
+                       % os.cpu_count() if hi < lo else "the threads gain")
+            lines.append("- Many states over state threads: %s deliveries/s without, %s with "
+                         "`--state-threads %s`, %.2f times as many; the server's own thread "
+                         "went from %s to %s cores and the whole server from %s to %s: %s "
+                         "(see State threads and Profile)." % (
+                             number(lo, "/s"), number(hi, "/s"), most, hi / lo,
+                             cpu(without.median("server_main_thread_cpu")),
+                             cpu(with_.median("server_main_thread_cpu")),
+                             cpu(without.median("server_cpu")), cpu(with_.median("server_cpu")),
+                             verdict))
+    if lines:
+        lines.insert(0, "More than one core (a target with no ratio to Node.js):")
+        lines.insert(1, "")
+    return lines
+
+
 def render(records, args, plot_problem, profile):
     selfcheck = cells(records, "selfcheck", "loadgen")
     frames = selfcheck.median("frames_per_s")
@@ -527,6 +573,10 @@ def render(records, args, plot_problem, profile):
         add("The latency target against the floor:")
         add("")
         out.extend(floor)
+        add("")
+    cores = multicore_summary(records)
+    if cores:
+        out.extend(cores)
         add("")
     busy = machine_load(records)
     disturbed = disturbed_cases(records)
