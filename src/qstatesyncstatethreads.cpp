@@ -17,6 +17,9 @@ std::atomic<quint64> stateThreadJobsPosted{0};
 std::mutex holdMutex;
 std::condition_variable holdCondition;
 bool jobsHeld = false; // guarded by holdMutex
+// jobsHeld, read without the mutex: the threads look at it before every job, and only
+// lock the mutex while it is set, so that the seam costs them nothing otherwise.
+std::atomic<bool> jobsMayBeHeld{false};
 } // namespace
 
 quint64 QStateSyncStateThreads::jobsPosted()
@@ -29,12 +32,15 @@ void QStateSyncStateThreads::holdJobs(bool hold)
     {
         const std::lock_guard lock(holdMutex);
         jobsHeld = hold;
+        jobsMayBeHeld.store(hold, std::memory_order_release);
     }
     holdCondition.notify_all();
 }
 
 void QStateSyncStateThreads::waitWhileHeld(const Worker *worker)
 {
+    if (!jobsMayBeHeld.load(std::memory_order_acquire))
+        return;
     std::unique_lock lock(holdMutex);
     holdCondition.wait(lock, [worker] { return !jobsHeld || worker->released.load(); });
 }
