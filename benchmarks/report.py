@@ -350,7 +350,7 @@ def detail_table(records):
     cases = []
     for r in records:
         if r["case"] not in cases and r["case"] not in ("selfcheck", "fanout-1000-io",
-                                                         "manystates-st"):
+                                                         "manystates-st", "statebench"):
             cases.append(r["case"])
     for case in cases:
         for server in SERVERS + (RELAY,):
@@ -488,6 +488,46 @@ def state_threads_section(records):
             "" if ratio is None else "%.2f" % ratio, cpu(cell.median("server_cpu")),
             cpu(cell.median("server_main_thread_cpu")), cpu(cell.median("loadgen_cpu")),
             cpu(cell.median("other_cpu"))))
+    lines += [""] + statebench_table(records)
+    return lines
+
+
+def statebench_cells(records):
+    """The runs of qstatesync-statebench, by thread count."""
+    runs = {}
+    for r in records:
+        if r["case"] == "statebench":
+            runs.setdefault(r["state_threads"], []).append(r["result"])
+    return {threads: Cell(results) for threads, results in runs.items()}
+
+
+def statebench_table(records):
+    found = statebench_cells(records)
+    if not found:
+        return ["The state threads alone were not measured in this run (qstatesync-statebench was",
+                "not built)."]
+    one = found[1].median("changes_per_s") if 1 in found else None
+    lines = ["The state threads' work alone, without sockets or a load generator:",
+             "`qstatesync-statebench` gives 1,000 states a batch of 4 changes of 64 B each,",
+             "round after round; the batches are merged and encoded for v2 clients, with one",
+             "acknowledgement each, on `--threads N` of the library's state threads (0: on the",
+             "calling thread), and the calling thread adopts each new value, as the server's",
+             "thread does. It checks every state's value and version at the end. The calling",
+             "thread's own part is small (about 5% of the samples with 2 threads, perf), so the",
+             "state threads have the cores nearly to themselves: this is how their work scales",
+             "when no other work competes for the cores. \"CPU\" is the process's, in cores.", "",
+             "| Threads | Correct runs | Changes/s | Ratio to 1 thread | CPU |",
+             "| ---: | --- | ---: | ---: | ---: |"]
+    for threads in sorted(found):
+        cell = found[threads]
+        value = cell.median("changes_per_s")
+        ratio = ratio_of(value, one)
+        lines.append("| %s | %d of %d | %s | %s | %s |" % (
+            threads, len(cell.ok), len(cell.results), number(value, "/s"),
+            "" if ratio is None else "%.2f" % ratio, cpu(cell.median("cpu"))))
+    failed = [c.first_error() for c in found.values() if len(c.ok) < len(c.results)]
+    if failed:
+        lines += ["", "A run failed: %s." % failed[0]]
     return lines
 
 
@@ -531,6 +571,14 @@ def multicore_summary(records):
                              cpu(with_.median("server_main_thread_cpu")),
                              cpu(without.median("server_cpu")), cpu(with_.median("server_cpu")),
                              verdict))
+    bench = statebench_cells(records)
+    if 1 in bench:
+        most = max(bench)
+        one, top = bench[1].median("changes_per_s"), bench[most].median("changes_per_s")
+        if one and top and most > 1:
+            lines.append("- The state threads' own work, alone (qstatesync-statebench, no sockets): "
+                         "%s changes/s on 1 thread, %s on %s, %.2f times as many." % (
+                             number(one, "/s"), number(top, "/s"), most, top / one))
     if lines:
         lines.insert(0, "More than one core (a target with no ratio to Node.js):")
         lines.insert(1, "")

@@ -44,6 +44,7 @@ CLUSTER_ONLY=${QSTATESYNC_BENCH_CLUSTER_ONLY:-}
 
 QSTATESYNCD=$BUILD_DIR/bin/qstatesyncd
 LOADGEN=$BUILD_DIR/bin/qstatesync-loadgen
+STATEBENCH=$BUILD_DIR/bin/qstatesync-statebench
 NODE_DIR=$BUILD_DIR/benchmarks/node
 OUT_DIR=$BUILD_DIR/benchmarks/results
 RESULTS=$OUT_DIR/results.jsonl
@@ -144,7 +145,8 @@ summary() {
 import json, sys
 r = json.loads(sys.stdin.read())
 parts = [("ok" if r.get("ok") else "FAILED")]
-for key, unit in (("deliveries_per_s", "deliveries/s"), ("frames_per_s", "frames/s")):
+for key, unit in (("deliveries_per_s", "deliveries/s"), ("frames_per_s", "frames/s"),
+                  ("changes_per_s", "changes/s")):
     if key in r and r.get("scenario") != "joinstorm":
         parts.append("%s %s" % (format(int(r[key]), ","), unit))
 if "latency_us" in r:
@@ -157,6 +159,8 @@ if r.get("scenario") == "joinstorm":
 if "server_cpu" in r:
     parts.append("cpu server %.2f (its main thread %.2f), loadgen %.2f" % (
         r["server_cpu"], r.get("server_main_thread_cpu", -1), r.get("loadgen_cpu", 0)))
+if r.get("scenario") == "statebench":
+    parts.append("cpu %.2f" % r.get("cpu", 0))
 if r.get("errors"):
     parts.append("error: " + r["errors"][0][:100])
 print(", ".join(parts))'
@@ -282,6 +286,22 @@ measure() {
                     CASE_STATE_THREADS=$st run_case "$run" "manystates-st" qstatesyncd \
                         "$qstatesyncd_io" manystates --states 1000 --clients-per-state 4 \
                         --payload 64 --window 4
+                done
+            done
+        fi
+        if [ -x "$STATEBENCH" ] && { [ -z "$ONLY" ] || [[ statebench =~ $ONLY ]]; }; then
+            say "the state threads alone (qstatesync-statebench, no sockets): 0, 1, 2 threads"
+            for run in $(seq 1 "$RUNS"); do
+                for st in 0 1 2; do
+                    output=$("$STATEBENCH" --threads "$st" --states 1000 --changes-per-batch 4 \
+                        --payload 64 --warmup "$WARMUP" --duration "$SECONDS_MEASURED" \
+                        2>"$OUT_DIR/statebench-run$run-st$st.log") || true
+                    if [ -z "$output" ]; then
+                        output='{"ok":false,"errors":["qstatesync-statebench did not run"]}'
+                    fi
+                    CASE_STATE_THREADS=$st record "$run" statebench statebench null "$output"
+                    printf '    %-15s %-12s %s\n' "statebench st$st" statebench \
+                        "$(summary <<<"$output")"
                 done
             done
         fi

@@ -33,7 +33,7 @@ struct QStateSyncStateBatch;
 // The compact JSON size of a state's value, kept per top-level key so that a change costs
 // the encoding of the values it touches (an append only that of its items), never that
 // of the whole value.
-struct QStateSyncValueSizes
+struct Q_STATESYNC_EXPORT QStateSyncValueSizes
 {
     QHash<QString, qint64> perKey; // compact JSON bytes of each top-level value
     qint64 entries = 0; // the sum of "key":value over all keys, without commas

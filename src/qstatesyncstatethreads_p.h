@@ -24,8 +24,9 @@
 #include <vector>
 
 // A batch of a state's changes, merged on a copy of its value and encoded on a state
-// thread. It carries copies only: nothing in it points into the server.
-struct QStateSyncStateBatch
+// thread. It carries copies only: nothing in it points into the server. Exported for
+// the benchmark of the state threads alone (qstatesync-statebench).
+struct Q_STATESYNC_EXPORT QStateSyncStateBatch
 {
     struct Item
     {
