@@ -57,10 +57,12 @@ constexpr size_t MostChangesPerBatch = 512;
         destroyed, are dropped unanswered, as are changes waiting for a hook then.
     \endlist
 
-    On a machine with more cores than the I/O threads and the server's thread keep busy,
-    states served by many clients each gain from state threads; one state alone does not
-    (its batches follow each other), and on a machine whose cores are busy already the
-    hand-over costs more than it saves. See the benchmarks.
+    State threads take work off the server's thread, which helps when that thread is the
+    limit, for instance when the application does much of its own work there. They do not
+    raise throughput by themselves: in the project's benchmarks, on 2 cores, many busy
+    states delivered 15 to 20% less with them, and their work alone grew only 1.0 to 1.2
+    times from one thread to two, held back by memory allocation. One state alone
+    never gains (its batches follow each other). Measure before turning them on.
 
     A change takes effect at once: the batches running finish on the threads they run on.
 
