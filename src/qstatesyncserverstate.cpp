@@ -29,17 +29,59 @@ QStateSyncServerState::~QStateSyncServerState()
 }
 
 namespace {
-qint64 encodedSize(const QJsonValue &value)
+// A JSON string's size: its text between quotes when nothing in it is escaped or encoded
+// in more than one byte, else what the encoder makes of it.
+qint64 stringSize(const QString &text)
 {
+    for (const QChar c : text) {
+        const char16_t u = c.unicode();
+        if (u < 0x20 || u > 0x7e || u == u'"' || u == u'\\')
+            return toJson(text).size();
+    }
+    return text.size() + 2;
+}
+
+// n elements of the given sizes between brackets or braces, with a comma between each two.
+qint64 containerSize(qint64 elements, qsizetype count)
+{
+    return 2 + elements + std::max<qint64>(count - 1, 0);
+}
+} // namespace
+
+qint64 QStateSyncValueSizes::encodedSize(const QJsonValue &value)
+{
+    switch (value.type()) {
+    case QJsonValue::Null:
+        return 4;
+    case QJsonValue::Bool:
+        return value.toBool() ? 4 : 5;
+    case QJsonValue::String:
+        return stringSize(value.toString());
+    case QJsonValue::Array: {
+        const QJsonArray array = value.toArray();
+        qint64 elements = 0;
+        for (const QJsonValue &element : array)
+            elements += encodedSize(element);
+        return containerSize(elements, array.size());
+    }
+    case QJsonValue::Object: {
+        const QJsonObject object = value.toObject();
+        qint64 elements = 0;
+        for (auto it = object.constBegin(), end = object.constEnd(); it != end; ++it)
+            elements += keySize(it.key()) + encodedSize(it.value());
+        return containerSize(elements, object.size());
+    }
+    case QJsonValue::Double:
+    case QJsonValue::Undefined:
+        break;
+    }
     return toJson(value).size();
 }
 
-// "key": the key as a JSON string, and the colon.
-qint64 keySize(const QString &key)
+qint64 QStateSyncValueSizes::keySize(const QString &key)
 {
-    return encodedSize(key) + 1;
+    return stringSize(key) + 1;
 }
-} // namespace
 
 void QStateSyncValueSizes::measure(const QJsonObject &value)
 {
@@ -123,7 +165,7 @@ QStateSyncServerState::apply(QJsonObject &value, QStateSyncValueSizes &sizes,
             const QJsonArray items = it.value().toArray();
             step.size = current.isArray() ? sizes.perKey.value(it.key()) : 2;
             for (const QJsonValue &item : items)
-                step.size += encodedSize(item) + 1;
+                step.size += QStateSyncValueSizes::encodedSize(item) + 1;
             if (current.toArray().isEmpty() && !items.isEmpty())
                 --step.size;
             step.value = items;
@@ -133,15 +175,15 @@ QStateSyncServerState::apply(QJsonObject &value, QStateSyncValueSizes &sizes,
             QJsonObject merged = current.toObject();
             QStateSyncMerge::applyMergePatch(merged, it.value().toObject());
             step.value = merged;
-            step.size = encodedSize(merged);
+            step.size = QStateSyncValueSizes::encodedSize(merged);
         } else {
             step.value = it.value();
-            step.size = encodedSize(step.value);
+            step.size = QStateSyncValueSizes::encodedSize(step.value);
         }
         if (existed)
-            entriesSize -= keySize(it.key()) + sizes.perKey.value(it.key());
+            entriesSize -= QStateSyncValueSizes::keySize(it.key()) + sizes.perKey.value(it.key());
         if (!step.value.isUndefined())
-            entriesSize += keySize(it.key()) + step.size;
+            entriesSize += QStateSyncValueSizes::keySize(it.key()) + step.size;
         keys += (step.value.isUndefined() ? 0 : 1) - (existed ? 1 : 0);
         steps.append(std::move(step));
     }
@@ -221,7 +263,7 @@ void QStateSyncServerState::broadcast(QStateSyncUpdateRequest::Kind kind,
                 message.emplace(v2Type, changes, versionAfter);
             else if (!message)
                 message.emplace(MessageType::StateUpdated, touchedValues(), versionAfter);
-            made = textFrame(message->message(ownRequestId));
+            made = message->frame(ownRequestId);
         }
         return made;
     };

@@ -31,7 +31,7 @@ class QStateSyncConnection;
 struct QStateSyncStateBatch;
 
 // The compact JSON size of a state's value, kept per top-level key so that a change costs
-// the encoding of the values it touches (an append only that of its items), never that
+// the measure of the values it touches (an append only that of its items), never that
 // of the whole value.
 struct Q_STATESYNC_EXPORT QStateSyncValueSizes
 {
@@ -41,6 +41,14 @@ struct Q_STATESYNC_EXPORT QStateSyncValueSizes
     void measure(const QJsonObject &value);
     // The size of value, as compact JSON, in bytes, when these are its sizes.
     qint64 total(const QJsonObject &value) const;
+
+    // The size of QStateSyncProtocol::toJson(value), counted without encoding where that
+    // is simple (printable ASCII strings, booleans, null, and objects and arrays of
+    // them); numbers and other strings are encoded to be measured, so the count is
+    // always exactly that of the encoding.
+    static qint64 encodedSize(const QJsonValue &value);
+    // "key": the key as a JSON string, and the colon.
+    static qint64 keySize(const QString &key);
 };
 
 // A change merged and encoded ahead of its broadcast (on a state thread): the frames each

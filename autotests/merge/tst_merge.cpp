@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 #include "qstatesyncmerge_p.h"
+#include "qstatesyncprotocol_p.h"
+#include "qstatesyncstatethreads_p.h"
 
 #include <QtCore/qjsondocument.h>
 #include <QtCore/qrandom.h>
@@ -99,6 +101,9 @@ private Q_SLOTS:
     void composedPatchDoesWhatBothDo_data();
     void composedPatchDoesWhatBothDo();
     void nonComposablePatchesReallyDoNotCompose();
+    void encodedSizeIsTheEncodingsSize_data();
+    void encodedSizeIsTheEncodingsSize();
+    void sizesFollowRandomChanges();
 };
 
 void tst_Merge::mergePatchRfc7386_data()
@@ -407,6 +412,101 @@ void tst_Merge::nonComposablePatchesReallyDoNotCompose()
     QJsonObject candidate = target;
     applyMergePatch(candidate, second);
     QVERIFY(candidate != stepwise);
+}
+
+void tst_Merge::encodedSizeIsTheEncodingsSize_data()
+{
+    QTest::addColumn<QJsonValue>("value");
+    // Strings counted without encoding, and every kind that is encoded to be measured:
+    // escapes, control characters, DEL, non-ASCII text, surrogates, numbers.
+    const char *texts[] = {
+            R"("plain")",
+            R"("")",
+            R"("a/b")",
+            R"("quote \" in")",
+            R"("back\\slash")",
+            R"("tab\tnew\nline")",
+            R"("ctrl \u0001 \u001f")",
+            R"("del \u007f")",
+            R"("caf\u00e9")",
+            R"("\u2028")",
+            R"("\ud83d\ude00")",
+            R"("\ud800 lone")",
+            "true",
+            "false",
+            "null",
+            "0",
+            "-1",
+            "1.5",
+            "1e300",
+            "-0.000001",
+            "123456789012345678",
+            "100000",
+            "{}",
+            "[]",
+            R"({"a":[1,"x",{"b":null}],"c":"d","\u00e9":true})",
+            R"([[],{},[[]],"x\"y"])",
+    };
+    for (const char *text : texts)
+        QTest::newRow(text) << json(text);
+}
+
+void tst_Merge::encodedSizeIsTheEncodingsSize()
+{
+    QFETCH(QJsonValue, value);
+    QCOMPARE(QStateSyncValueSizes::encodedSize(value), QStateSyncProtocol::toJson(value).size());
+    if (value.isString()) {
+        QCOMPARE(QStateSyncValueSizes::keySize(value.toString()),
+                 QStateSyncProtocol::toJson(value).size() + 1);
+    }
+}
+
+// The sizes a state keeps match the encoding of its value through random updates, merge
+// patches and appends, in both merge modes.
+void tst_Merge::sizesFollowRandomChanges()
+{
+    QRandomGenerator random(20261127);
+    const QString specials = QStringLiteral("ab\"\\\n\u00e9/\u007f");
+    const auto randomText = [&] {
+        QString text;
+        for (int i = random.bounded(4); i > 0; --i)
+            text += specials.at(random.bounded(int(specials.size())));
+        return text;
+    };
+    for (const auto mode : {QStateSync::MergeMode::Shallow, QStateSync::MergeMode::Deep}) {
+        QJsonObject value;
+        QStateSyncValueSizes sizes;
+        sizes.measure(value);
+        for (int round = 0; round < 400; ++round) {
+            QJsonObject changes;
+            const bool append = random.bounded(4) == 0;
+            const QString key = QStringLiteral("k%1").arg(random.bounded(4));
+            if (append) {
+                changes.insert(
+                        key, QJsonArray{randomText(), random.bounded(100), randomValue(random, 1)});
+            } else {
+                changes = randomObject(random, 2);
+                changes.insert(randomText(), randomText());
+            }
+            // Applied as a state thread applies a change (QStateSyncStateBatch::run()
+            // calls the server's own apply step).
+            QStateSyncStateBatch batch;
+            batch.value = value;
+            batch.sizes = sizes;
+            batch.mergeMode = mode;
+            QStateSyncStateBatch::Item item;
+            item.kind = append ? QStateSyncUpdateRequest::Append : QStateSyncUpdateRequest::Update;
+            item.changes = changes;
+            batch.items.push_back(item);
+            batch.run();
+            if (!batch.items.front().applied())
+                continue; // an append to a key that holds no array
+            value = batch.value;
+            sizes = batch.sizes;
+            QCOMPARE(sizes.total(value), QStateSyncProtocol::toJson(value).size());
+        }
+        QVERIFY(!value.isEmpty());
+    }
 }
 
 QTEST_APPLESS_MAIN(tst_Merge)
