@@ -349,26 +349,21 @@ quint64 Broadcast::encodedCount()
 Broadcast::Broadcast(int type, const QJsonObject &payload, qint64 version)
 {
     broadcastsEncoded.fetch_add(1, std::memory_order_relaxed);
-    m_head = QByteArrayLiteral("{\"type\":");
-    m_head += QByteArray::number(type);
-    m_head += type == MessageType::StateAppended ? QByteArrayLiteral(",\"data\":{\"appends\":")
-                                                 : QByteArrayLiteral(",\"data\":{\"updates\":");
-    m_head += toJson(payload);
-    m_head += ",\"version\":";
-    m_head += QByteArray::number(version);
-}
-
-QByteArray Broadcast::message(const QJsonValue &requestId) const
-{
-    if (requestId.isUndefined() || requestId.isNull())
-        return m_head + "}}";
-    return m_head + ",\"requestId\":" + toJson(requestId) + "}}";
+    const QByteArray json = toJson(payload);
+    const QByteArrayView key = type == MessageType::StateAppended
+            ? QByteArrayView(",\"data\":{\"appends\":")
+            : QByteArrayView(",\"data\":{\"updates\":");
+    // Written once into a buffer of the right size: the broadcast of every change of a
+    // busy state passes here.
+    m_head.reserve(json.size() + 64);
+    m_head.append("{\"type\":").append(QByteArray::number(type)).append(key).append(json);
+    m_head.append(",\"version\":").append(QByteArray::number(version));
 }
 
 namespace {
-void appendFrame(QByteArray &bytes, char firstByte, QByteArrayView payload)
+// The first byte, and the payload's length in 7, 16 or 64 bits, of an unmasked frame.
+void appendFrameHeader(QByteArray &bytes, char firstByte, quint64 size)
 {
-    const quint64 size = quint64(payload.size());
     bytes.append(firstByte);
     if (size < 126) {
         bytes.append(char(size));
@@ -381,6 +376,40 @@ void appendFrame(QByteArray &bytes, char firstByte, QByteArrayView payload)
         for (int shift = 56; shift >= 0; shift -= 8)
             bytes.append(char((size >> shift) & 0xff));
     }
+}
+
+// ,"requestId":<id>}} or }}: what follows the head of a broadcast.
+QByteArray broadcastTail(const QJsonValue &requestId)
+{
+    if (requestId.isUndefined() || requestId.isNull())
+        return QByteArrayLiteral("}}");
+    return ",\"requestId\":" + toJson(requestId) + "}}";
+}
+} // namespace
+
+QByteArray Broadcast::message(const QJsonValue &requestId) const
+{
+    return m_head + broadcastTail(requestId);
+}
+
+QByteArray Broadcast::frame(const QJsonValue &requestId) const
+{
+    const QByteArray tail = broadcastTail(requestId);
+    const qsizetype size = m_head.size() + tail.size();
+    // A message that is fragmented goes through the general framing.
+    if (size > MaxFramePayload)
+        return textFrame(m_head + tail);
+    QByteArray bytes;
+    bytes.reserve(size + 10);
+    appendFrameHeader(bytes, char(0x81), quint64(size)); // FIN + text
+    bytes.append(m_head).append(tail);
+    return bytes;
+}
+
+namespace {
+void appendFrame(QByteArray &bytes, char firstByte, QByteArrayView payload)
+{
+    appendFrameHeader(bytes, firstByte, quint64(payload.size()));
     bytes.append(payload.data(), payload.size());
 }
 } // namespace

@@ -144,6 +144,8 @@ public:
     Broadcast(int type, const QJsonObject &payload, qint64 version);
 
     QByteArray message(const QJsonValue &requestId = QJsonValue::Undefined) const;
+    // textFrame(message(requestId)), made in one buffer.
+    QByteArray frame(const QJsonValue &requestId = QJsonValue::Undefined) const;
 
     // How many broadcast payloads were encoded since the process started: lets the tests
     // prove that a broadcast is encoded once per protocol flavour, not once per client.

@@ -68,17 +68,17 @@ void QStateSyncStateBatch::run()
         if (encodeV2 || item.acknowledgement == Item::Acknowledgement::V2) {
             const Broadcast message(v2Type, item.changes, item.version);
             if (encodeV2)
-                item.encoded.v2Frame = textFrame(message.message());
+                item.encoded.v2Frame = message.frame();
             if (acknowledge && item.acknowledgement == Item::Acknowledgement::V2)
-                item.encoded.acknowledgementFrame = textFrame(message.message(item.requestId));
+                item.encoded.acknowledgementFrame = message.frame(item.requestId);
         }
         if (encodeV1 || item.acknowledgement == Item::Acknowledgement::V1) {
             const Broadcast message(MessageType::StateUpdated, item.encoded.touchedValues,
                                     item.version);
             if (encodeV1)
-                item.encoded.v1Frame = textFrame(message.message());
+                item.encoded.v1Frame = message.frame();
             if (acknowledge && item.acknowledgement == Item::Acknowledgement::V1)
-                item.encoded.acknowledgementFrame = textFrame(message.message(item.requestId));
+                item.encoded.acknowledgementFrame = message.frame(item.requestId);
         }
     }
     {

@@ -21,6 +21,8 @@ private Q_SLOTS:
     void nestingLimitIsTheWholeMessage();
     void encodersProduceTheDocumentedShapes();
     void broadcastAddsRequestIdOnlyWhenAsked();
+    void broadcastFrameIsTheFramedMessage_data();
+    void broadcastFrameIsTheFramedMessage();
     void largeMessagesAreSentInFragments();
     void textFrameLengths_data();
     void textFrameLengths();
@@ -225,6 +227,30 @@ void tst_Protocol::broadcastAddsRequestIdOnlyWhenAsked()
     const Broadcast append(MessageType::StateAppended, QJsonObject{{"m", QJsonArray{1}}}, 1);
     QCOMPARE(parse(append.message()),
              parse(R"({"type":22,"data":{"appends":{"m":[1]},"version":1}})"));
+}
+
+void tst_Protocol::broadcastFrameIsTheFramedMessage_data()
+{
+    QTest::addColumn<qsizetype>("textSize");
+    QTest::addColumn<QJsonValue>("requestId");
+    // Around each length encoding (7, 16 and 64 bits) and the fragmenting limit.
+    const qsizetype sizes[]
+            = {0, 60, 90, 200, 65400, 65500, MaxFramePayload, 70000, 2 * MaxFramePayload};
+    for (const qsizetype size : sizes) {
+        QTest::addRow("%lld bytes", qlonglong(size)) << size << QJsonValue();
+        QTest::addRow("%lld bytes, integer id", qlonglong(size)) << size << QJsonValue(7);
+        QTest::addRow("%lld bytes, text id", qlonglong(size))
+                << size << QJsonValue(QStringLiteral("r\u00e9q\"1"));
+    }
+}
+
+void tst_Protocol::broadcastFrameIsTheFramedMessage()
+{
+    QFETCH(qsizetype, textSize);
+    QFETCH(QJsonValue, requestId);
+    const Broadcast update(MessageType::StateUpdated,
+                           QJsonObject{{"a", QString(textSize, QLatin1Char('y'))}}, 3);
+    QCOMPARE(update.frame(requestId), textFrame(update.message(requestId)));
 }
 
 void tst_Protocol::largeMessagesAreSentInFragments()
