@@ -60,7 +60,7 @@ constexpr size_t MostChangesPerBatch = 512;
     State threads take work off the server's thread, which helps when that thread is the
     limit, for instance when the application does much of its own work there. They do not
     raise throughput by themselves: in the project's benchmarks, on 2 cores, many busy
-    states delivered 15 to 20% less with them, and their work alone grew only 1.0 to 1.2
+    states delivered 7 to 20% less with them, and their work alone grew only 1.0 to 1.2
     times from one thread to two, held back by memory allocation. One state alone
     never gains (its batches follow each other). Measure before turning them on.
 
