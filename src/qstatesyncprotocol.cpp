@@ -398,7 +398,7 @@ QByteArray Broadcast::frame(const QJsonValue &requestId) const
     const qsizetype size = m_head.size() + tail.size();
     // A message that is fragmented goes through the general framing.
     if (size > MaxFramePayload)
-        return textFrame(m_head + tail);
+        return textFrame(message(requestId));
     QByteArray bytes;
     bytes.reserve(size + 10);
     appendFrameHeader(bytes, char(0x81), quint64(size)); // FIN + text
