@@ -467,8 +467,8 @@ def io_threads_section(records):
 
 
 def state_threads_section(records):
-    rows = [r for r in records if r["case"] == "manystates-st"]
-    if not rows:
+    found = cells_by_state_threads(records, "manystates-st")
+    if not found:
         return ["qstatesyncd had no `--state-threads` option when these figures were taken, so",
                 "there is no scaling table yet."]
     node = cells(records, "manystates", "node").median("deliveries_per_s")
@@ -479,8 +479,8 @@ def state_threads_section(records):
              "| --state-threads | Correct runs | Deliveries/s | Ratio to Node | Server CPU | "
              "Server thread | Loadgen CPU | Other CPU |",
              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for st in sorted({r["state_threads"] for r in rows}):
-        cell = Cell([r["result"] for r in rows if r["state_threads"] == st])
+    for st in sorted(found):
+        cell = found[st]
         value = cell.median("deliveries_per_s")
         ratio = ratio_of(value, node)
         lines.append("| %s | %d of %d | %s | %s | %s | %s | %s | %s |" % (
@@ -492,17 +492,17 @@ def state_threads_section(records):
     return lines
 
 
-def statebench_cells(records):
-    """The runs of qstatesync-statebench, by thread count."""
+def cells_by_state_threads(records, case):
+    """The runs of a case, by their --state-threads (or statebench's --threads)."""
     runs = {}
     for r in records:
-        if r["case"] == "statebench":
+        if r["case"] == case:
             runs.setdefault(r["state_threads"], []).append(r["result"])
     return {threads: Cell(results) for threads, results in runs.items()}
 
 
 def statebench_table(records):
-    found = statebench_cells(records)
+    found = cells_by_state_threads(records, "statebench")
     if not found:
         return ["The state threads alone were not measured in this run (qstatesync-statebench was",
                 "not built)."]
@@ -513,8 +513,8 @@ def statebench_table(records):
              "acknowledgement each, on `--threads N` of the library's state threads (0: on the",
              "calling thread), and the calling thread adopts each new value, as the server's",
              "thread does. It checks every state's value and version at the end. The calling",
-             "thread's own part is small (about 5% of the samples with 2 threads, perf), so the",
-             "state threads have the cores nearly to themselves: this is how their work scales",
+             "thread's own part is small (5 to 13% of the samples with 2 threads, perf), so the",
+             "state threads have most of the cores to themselves: this is how their work scales",
              "when no other work competes for the cores. \"CPU\" is the process's, in cores.", "",
              "| Threads | Correct runs | Changes/s | Ratio to 1 thread | CPU |",
              "| ---: | --- | ---: | ---: | ---: |"]
@@ -541,7 +541,8 @@ def multicore_summary(records):
             io[r["io_threads"]] = cell
     if len(io) >= 2:
         # 0 is Qt's own sockets, another code path: the scaling is from 1 I/O thread up.
-        counts = sorted(c for c in io if c) if len([c for c in io if c]) >= 2 else sorted(io)
+        threaded = sorted(c for c in io if c)
+        counts = threaded if len(threaded) >= 2 else sorted(io)
         low, high = io[counts[0]], io[counts[-1]]
         lo, hi = low.median("deliveries_per_s"), high.median("deliveries_per_s")
         if lo and hi:
@@ -550,13 +551,10 @@ def multicore_summary(records):
                          "the server used %s and %s cores." % (
                              number(lo, "/s"), counts[0], number(hi, "/s"), counts[-1], hi / lo,
                              cpu(low.median("server_cpu")), cpu(high.median("server_cpu"))))
-    st = {}
-    for r in records:
-        if r["case"] == "manystates-st":
-            st.setdefault(r["state_threads"], []).append(r["result"])
+    st = cells_by_state_threads(records, "manystates-st")
     if 0 in st and len(st) >= 2:
         most = max(st)
-        without, with_ = Cell(st[0]), Cell(st[most])
+        without, with_ = st[0], st[most]
         lo, hi = without.median("deliveries_per_s"), with_.median("deliveries_per_s")
         if lo and hi:
             verdict = ("the hand-over costs more than the threads gain on these %d cores, "
@@ -571,7 +569,7 @@ def multicore_summary(records):
                              cpu(with_.median("server_main_thread_cpu")),
                              cpu(without.median("server_cpu")), cpu(with_.median("server_cpu")),
                              verdict))
-    bench = statebench_cells(records)
+    bench = cells_by_state_threads(records, "statebench")
     if 1 in bench:
         most = max(bench)
         one, top = bench[1].median("changes_per_s"), bench[most].median("changes_per_s")
