@@ -128,8 +128,9 @@ void checkEncoders(const ServerMessage &message)
         checkField(change, "requestId",
                    requestId.isNull() ? QJsonValue(QJsonValue::Undefined) : requestId, encoded);
         // The frame the server writes: FIN and text opcode, the payload's length, the
-        // payload.
+        // payload. Broadcasts write it in one buffer (frame()); it is the same.
         const QByteArray frame = textFrame(encoded);
+        FUZZ_CHECK(broadcast.frame(requestId) == frame, encoded);
         if (encoded.size() > MaxFramePayload)
             continue; // fragmented: tst_protocol checks those
         FUZZ_CHECK(frame.size() > encoded.size() && uchar(frame.at(0)) == 0x81
