@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # QStateSync's developer entry point. On a fresh Debian bookworm machine it installs what
 # is missing (Debian packages only), configures and builds in build/, then:
-#   ./dev.sh run    starts qstatesyncd with a demo state and says how to connect
+#   ./dev.sh run    builds qstatesyncd, starts it with a demo state and says how to
+#                   connect
 #   ./dev.sh test   builds and runs every test (ctest): first the whole suite and the
 #                   fuzzers under ASan and UBSan (clang, in build-sanitize/), then the
 #                   normal build's suite, whose summary ends the output
 #   ./dev.sh build  only builds (build/)
-#   ./dev.sh bench  builds build/ in Release (with the load generator) and runs the
+#   ./dev.sh bench  builds what the benchmarks start (qstatesyncd, the load generator,
+#                   the state threads' benchmark) in build/, in Release, and runs the
 #                   benchmarks against qstatesyncd and the Node.js peer
 #                   (benchmarks/run.sh), which write doc/benchmarks.md
 set -euo pipefail
@@ -65,14 +67,20 @@ install_missing() {
     as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# build [TARGET...]: configures build/ if needed and builds the targets named, or all.
 build() {
     install_missing
     if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
         say "configuring in $BUILD_DIR/"
         cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
     fi
-    say "building"
-    cmake --build "$BUILD_DIR" -j "$JOBS"
+    if [ $# -gt 0 ]; then
+        say "building $*"
+        cmake --build "$BUILD_DIR" -j "$JOBS" --target "$@"
+    else
+        say "building"
+        cmake --build "$BUILD_DIR" -j "$JOBS"
+    fi
 }
 
 # The benchmarks need an optimized build with the load generator: an existing build/
@@ -89,12 +97,13 @@ run_benchmarks() {
         && grep -q '^QSTATESYNC_BUILD_BENCHMARKS:BOOL=OFF$' "$BUILD_DIR/CMakeCache.txt"; then
         cmake -DQSTATESYNC_BUILD_BENCHMARKS=ON "$BUILD_DIR" >/dev/null
     fi
-    build
+    # What the runner starts; the test suites are not needed.
+    build qstatesyncd qstatesync-loadgen qstatesync-statebench
     exec benchmarks/run.sh "$BUILD_DIR"
 }
 
 run_server() {
-    build
+    build qstatesyncd
     local port=${QSTATESYNC_PORT:-5000}
     local host=${QSTATESYNC_HOST:-127.0.0.1}
     cat <<TXT
