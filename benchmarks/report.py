@@ -238,6 +238,11 @@ def ratio_of(ours, theirs):
     return ours / theirs
 
 
+def ratio_text(ratio):
+    """A ratio as a table shows it: two decimals, or nothing when there is none."""
+    return "" if ratio is None else "%.2f" % ratio
+
+
 def relay_threads(records):
     threads = sorted({r["io_threads"] for r in records if r["server_name"] == RELAY})
     return ", ".join(str(t) for t in threads) if threads else None
@@ -287,7 +292,7 @@ def summary_table(records, args):
                       shown[0], shown[1]]
         if with_relay:
             cells_text.append(shown[2])
-        cells_text += ["" if ratio is None else "%.2f" % ratio, target_text(target),
+        cells_text += [ratio_text(ratio), target_text(target),
                        judge(target, ours, theirs, ratio)]
         if with_relay:
             cells_text.append(floor_text(target, theirs, floor))
@@ -457,10 +462,9 @@ def io_threads_section(records):
     for io in sorted({r["io_threads"] for r in rows}):
         cell = cells(records, "fanout-1000-io", "qstatesyncd", io, any_io=False)
         value = cell.median("deliveries_per_s")
-        ratio = ratio_of(value, node)
         lines.append("| %s | %d of %d | %s | %s | %s | %s | %s | %s |" % (
             io, len(cell.ok), len(cell.results), number(value, "/s"),
-            "" if ratio is None else "%.2f" % ratio,
+            ratio_text(ratio_of(value, node)),
             number(cell.median("latency_us.p99"), "ms"), cpu(cell.median("server_cpu")),
             cpu(cell.median("loadgen_cpu")), cpu(cell.median("other_cpu"))))
     return lines
@@ -482,10 +486,9 @@ def state_threads_section(records):
     for st in sorted(found):
         cell = found[st]
         value = cell.median("deliveries_per_s")
-        ratio = ratio_of(value, node)
         lines.append("| %s | %d of %d | %s | %s | %s | %s | %s | %s |" % (
             st, len(cell.ok), len(cell.results), number(value, "/s"),
-            "" if ratio is None else "%.2f" % ratio, cpu(cell.median("server_cpu")),
+            ratio_text(ratio_of(value, node)), cpu(cell.median("server_cpu")),
             cpu(cell.median("server_main_thread_cpu")), cpu(cell.median("loadgen_cpu")),
             cpu(cell.median("other_cpu"))))
     lines += [""] + statebench_table(records)
@@ -521,10 +524,9 @@ def statebench_table(records):
     for threads in sorted(found):
         cell = found[threads]
         value = cell.median("changes_per_s")
-        ratio = ratio_of(value, one)
         lines.append("| %s | %d of %d | %s | %s | %s |" % (
             threads, len(cell.ok), len(cell.results), number(value, "/s"),
-            "" if ratio is None else "%.2f" % ratio, cpu(cell.median("cpu"))))
+            ratio_text(ratio_of(value, one)), cpu(cell.median("cpu"))))
     failed = [c.first_error() for c in found.values() if len(c.ok) < len(c.results)]
     if failed:
         lines += ["", "A run failed: %s." % failed[0]]
